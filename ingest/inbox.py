@@ -1,0 +1,78 @@
+"""The inbox/outbox interface the processors see, whatever the folder is.
+
+Two implementations share it: ``ingest.local`` (a folder, watchdog events plus rescans)
+and ``ingest.sftp`` (paramiko). A file moves inbox → processing (claimed, by atomic
+rename, so two workers or a restart never take it twice) → archive or quarantine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFile:
+    """A file seen in the inbox. ``name`` is a plain, safe base name (no folders)."""
+
+    name: str
+    size: int
+    mtime: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedFile:
+    """A file this worker has claimed; ``claim_name`` is its name inside processing/."""
+
+    name: str
+    claim_name: str
+    size: int
+
+
+@runtime_checkable
+class Inbox(Protocol):
+    def ready(self) -> list[InboxFile]:
+        """Files complete and safe to claim now (settled, not a temp/partial name)."""
+        ...
+
+    def claim(self, file: InboxFile) -> ClaimedFile | None:
+        """Move the file into processing/ by atomic rename; None if another worker won."""
+        ...
+
+    def claimed(self) -> list[ClaimedFile]:
+        """Files already in processing/ (left by a crash): resume them first."""
+        ...
+
+    def open(self, file: ClaimedFile) -> AbstractContextManager[BinaryIO]:
+        """A seekable binary stream of the claimed file's bytes."""
+        ...
+
+    def archive(self, file: ClaimedFile) -> None:
+        """After intake: move to archive/YYYY/MM/DD/."""
+        ...
+
+    def quarantine(self, file: ClaimedFile, reason: str) -> None:
+        """An unusable file: move to quarantine/ with a reason file beside it."""
+        ...
+
+    def wait(self, timeout: float) -> bool:
+        """Block until something may have arrived (an event) or timeout; True on an event."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Outbox(Protocol):
+    def write(self, name: str, data: bytes) -> None:
+        """Write a report under a temporary name, then rename it into place."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def iter_chunks(stream: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
+    while chunk := stream.read(size):
+        yield chunk

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh machine, then runs lint, types and every test.
+# .ci/run calls this; so can a developer. Safe to run again: each step skips what is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# A real OpenSSH sshd for the SFTP tests (the fixture starts its own on a free loopback port).
+if ! [ -x /usr/sbin/sshd ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq openssh-server openssh-client >/dev/null
+fi
+
+python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+
+python3 -m ruff check .
+python3 -m mypy .
+python3 -m pytest -q -p no:cacheprovider "$@"
