@@ -15,6 +15,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=False,
     help="Confirm shipments to Amazon from shipped-order files.",
+    # Tracebacks with local variables could print credentials: never show locals.
+    pretty_exceptions_show_locals=False,
 )
 
 

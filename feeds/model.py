@@ -40,6 +40,33 @@ class RawLine:
     columns: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class RowChunk:
+    """A block of consecutive data rows, column-wise, as readers stream them.
+
+    Column-wise because validation of a million rows is done a column at a time far
+    faster than a row at a time. ``lines[i]`` is row i's line number as a spreadsheet
+    shows it (the header is line 1; blank rows are counted, then left out of the chunk).
+    ``cells[field][i]`` is row i's text for a canonical field ('' when empty); every
+    field in FIELDS is present. ``columns`` maps each field to the file's own header, or
+    to None when the file has no such column.
+    """
+
+    lines: list[int]
+    cells: dict[str, list[str]]
+    columns: dict[str, str | None]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def row(self, i: int) -> RawLine:
+        return RawLine(
+            line=self.lines[i],
+            cells={f: v[i] for f, v in self.cells.items() if v[i] != ""},
+            columns={f: h for f, h in self.columns.items() if h is not None},
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Shipment:
     """One validated input line: an order (or one item of it) shipped in one package."""
