@@ -1,0 +1,275 @@
+"""The Order Fulfillment XML feed, written as a stream and split into parts Amazon accepts.
+
+A feed for a million lines must not be built in memory, and must be written far faster
+than lxml can build one element object per value. Each message is therefore serialised
+from a fixed template in which every text value goes through XML escaping (and is refused
+if XML 1.0 cannot carry it at all); the tests prove the output against Amazon's schema
+with lxml, including hostile strings. Parts are split by message count and by size, where
+the size limit counts the whole part: declaration, header, messages and closing tag.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import BinaryIO
+
+from feeds.carriers import CARRIER_CODE_SET
+from feeds.errors import TerminalError
+from feeds.model import Package
+
+
+class FeedWriteError(TerminalError):
+    """A package or setting cannot be written into a valid Order Fulfillment feed."""
+
+
+@dataclass(frozen=True)
+class FeedPart:
+    index: int  # 0-based part number
+    messages: int
+    bytes: int
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NEEDS_ESCAPE = re.compile(r"[&<>\r\t\n\"]")
+_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\r": "&#13;",
+        "\t": "&#9;",
+        "\n": "&#10;",
+    }
+)
+_DOCUMENT_VERSION = re.compile(r"\d{1,2}\.\d{1,2}")
+_FOOTER = b"</AmazonEnvelope>\n"
+_FLUSH_EVERY = 2000
+
+
+def escape(text: str, what: str = "value") -> str:
+    """Text safe inside an XML element; refuses characters XML 1.0 cannot hold."""
+    if _XML_INVALID.search(text):
+        raise FeedWriteError(f"{what} {text!r} contains characters an XML feed cannot carry")
+    if _NEEDS_ESCAPE.search(text):
+        return text.translate(_ESCAPES)
+    return text
+
+
+def _header(merchant_id: str, document_version: str) -> bytes:
+    if not _DOCUMENT_VERSION.fullmatch(document_version):
+        raise FeedWriteError(f"document version {document_version!r} must look like 1.01")
+    if not merchant_id.strip() or len(merchant_id) > 50:
+        raise FeedWriteError("merchant id must be 1 to 50 characters (your Amazon seller id)")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<AmazonEnvelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:noNamespaceSchemaLocation="amzn-envelope.xsd">\n'
+        f"<Header><DocumentVersion>{document_version}</DocumentVersion>"
+        f"<MerchantIdentifier>{escape(merchant_id, 'merchant id')}</MerchantIdentifier>"
+        "</Header>\n<MessageType>OrderFulfillment</MessageType>\n"
+    ).encode()
+
+
+class _MessageRenderer:
+    """Everything of a message except its MessageID, memoised for repeated carrier/date text."""
+
+    def __init__(self) -> None:
+        self._dates: dict[datetime, str] = {}
+        self._fulfillment: dict[tuple[str | None, str | None, str | None, str | None], str] = {}
+
+    def body(self, p: Package) -> str:
+        date = self._dates.get(p.ship_date)
+        if date is None:
+            if p.ship_date.tzinfo is None or p.ship_date.utcoffset() is None:
+                raise FeedWriteError(f"order {p.order_id}: ship date has no time zone")
+            date = self._dates[p.ship_date] = p.ship_date.isoformat(timespec="seconds")
+            if len(self._dates) > 100_000:
+                self._dates.clear()
+        fkey = (p.carrier_code, p.carrier_name, p.ship_method, p.tracking_number)
+        data = self._fulfillment.get(fkey) if p.tracking_number is None else None
+        if data is None:
+            data = _fulfillment_data(p)
+            if p.tracking_number is None:
+                self._fulfillment[fkey] = data
+        parts = [
+            "<OrderFulfillment><AmazonOrderID>",
+            escape(p.order_id, "order id"),
+            "</AmazonOrderID><FulfillmentDate>",
+            date,
+            "</FulfillmentDate>",
+            data,
+        ]
+        for item in p.items:
+            parts.append("<Item><AmazonOrderItemCode>")
+            parts.append(escape(item.order_item_id, "order item id"))
+            parts.append("</AmazonOrderItemCode>")
+            if item.quantity is not None:
+                if item.quantity < 1:
+                    raise FeedWriteError(f"order {p.order_id}: quantity must be at least 1")
+                parts.append(f"<Quantity>{item.quantity:d}</Quantity>")
+            parts.append("</Item>")
+        parts.append("</OrderFulfillment></Message>\n")
+        return "".join(parts)
+
+
+def _fulfillment_data(p: Package) -> str:
+    """CarrierCode or CarrierName (a choice), then ShippingMethod only with a tracking number."""
+    if p.carrier_code is not None:
+        if p.carrier_code not in CARRIER_CODE_SET:
+            raise FeedWriteError(f"order {p.order_id}: {p.carrier_code!r} is not a carrier code")
+        carrier = f"<CarrierCode>{escape(p.carrier_code)}</CarrierCode>"
+    elif p.carrier_name:
+        carrier = f"<CarrierName>{escape(p.carrier_name, 'carrier name')}</CarrierName>"
+    elif p.tracking_number:
+        raise FeedWriteError(f"order {p.order_id}: a tracking number needs a carrier")
+    else:
+        return ""
+    out = ["<FulfillmentData>", carrier]
+    if p.tracking_number:
+        if p.ship_method:
+            out.append(f"<ShippingMethod>{escape(p.ship_method, 'ship method')}</ShippingMethod>")
+        out.append(
+            "<ShipperTrackingNumber>"
+            f"{escape(p.tracking_number, 'tracking number')}</ShipperTrackingNumber>"
+        )
+    out.append("</FulfillmentData>")
+    return "".join(out)
+
+
+class FeedWriter:
+    """Stream packages into one or more feed parts; a context manager that closes the last part.
+
+    ``open_part(i)`` is called when part ``i`` receives its first message. With
+    ``close_parts`` (the default) the writer closes each file object once its part is
+    complete, so ``open_part`` may simply open a file; pass ``close_parts=False`` to keep
+    them open (in-memory buffers).
+    """
+
+    def __init__(
+        self,
+        open_part: Callable[[int], BinaryIO],
+        *,
+        merchant_id: str,
+        max_messages: int,
+        max_bytes: int,
+        document_version: str = "1.01",
+        close_parts: bool = True,
+    ) -> None:
+        if max_messages < 1:
+            raise FeedWriteError("max_messages must be at least 1")
+        self._open_part = open_part
+        self._header = _header(merchant_id, document_version)
+        self._max_messages = max_messages
+        self._max_bytes = max_bytes
+        self._close_parts = close_parts
+        if len(self._header) + len(_FOOTER) >= max_bytes:
+            raise FeedWriteError(f"max_bytes {max_bytes} leaves no room for any message")
+        self._renderer = _MessageRenderer()
+        self._parts: list[FeedPart] = []
+        self._file: BinaryIO | None = None
+        self._index = -1
+        self._count = 0
+        self._size = 0
+        self._pending: list[bytes] = []
+        self._closed = False
+
+    def __enter__(self) -> FeedWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        elif self._file is not None and self._close_parts:
+            self._file.close()  # an unfinished part stays unfinished: it is never a valid feed
+
+    def add(self, package: Package) -> tuple[int, int]:
+        """Write one package as one message; returns (part index, MessageID within the part)."""
+        if self._closed:
+            raise FeedWriteError("the feed is already closed")
+        body = self._renderer.body(package)
+        if self._file is not None and self._count < self._max_messages:
+            msg = f"<Message><MessageID>{self._count + 1}</MessageID>{body}".encode()
+            if self._size + len(msg) + len(_FOOTER) <= self._max_bytes:
+                return self._append(msg)
+        self._finish_part()
+        self._start_part()
+        msg = f"<Message><MessageID>1</MessageID>{body}".encode()
+        if self._size + len(msg) + len(_FOOTER) > self._max_bytes:
+            raise FeedWriteError(
+                f"order {package.order_id}: one message is larger than max_bytes {self._max_bytes}"
+            )
+        return self._append(msg)
+
+    def _append(self, msg: bytes) -> tuple[int, int]:
+        self._pending.append(msg)
+        self._count += 1
+        self._size += len(msg)
+        if len(self._pending) >= _FLUSH_EVERY:
+            self._flush()
+        return self._index, self._count
+
+    def _flush(self) -> None:
+        if self._pending and self._file is not None:
+            self._file.write(b"".join(self._pending))
+            self._pending.clear()
+
+    def _start_part(self) -> None:
+        self._index += 1
+        self._file = self._open_part(self._index)
+        self._file.write(self._header)
+        self._count = 0
+        self._size = len(self._header)
+
+    def _finish_part(self) -> None:
+        if self._file is None:
+            return
+        self._flush()
+        self._file.write(_FOOTER)
+        self._size += len(_FOOTER)
+        self._file.flush()
+        if self._close_parts:
+            self._file.close()
+        self._parts.append(FeedPart(self._index, self._count, self._size))
+        self._file = None
+
+    def close(self) -> list[FeedPart]:
+        """Finish the last part; the parts written, in order (empty when nothing was added)."""
+        if not self._closed:
+            self._finish_part()
+            self._closed = True
+        return list(self._parts)
+
+
+def feed_bytes(
+    packages: Iterable[Package], *, merchant_id: str, document_version: str = "1.01"
+) -> bytes:
+    """One feed in memory, however many packages (the batcher sends small feeds).
+
+    Raises FeedWriteError for no packages: the schema requires at least one message.
+    """
+    buf = io.BytesIO()
+    with FeedWriter(
+        lambda _i: buf,
+        merchant_id=merchant_id,
+        max_messages=10**18,
+        max_bytes=2**62,
+        document_version=document_version,
+        close_parts=False,
+    ) as writer:
+        for p in packages:
+            writer.add(p)
+    data = buf.getvalue()
+    if not data:
+        raise FeedWriteError("a feed needs at least one shipment (Amazon rejects empty feeds)")
+    return data
