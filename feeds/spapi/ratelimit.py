@@ -1,0 +1,147 @@
+"""Client-side token buckets, one per SP-API operation, so we wait instead of being throttled.
+
+Amazon throttles each operation with its own usage plan (a rate in requests per second and
+a burst). Waiting on our side is cheaper than a 429: throttled calls still count against
+the plan. The defaults are the usage plans published in the Feeds 2021-06-30 and Orders v0
+models; Amazon may grant a seller more, and says so in ``x-amzn-RateLimit-Limit`` on each
+answer, which updates the bucket's rate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    rate: float  # requests per second
+    burst: int
+
+
+#: Amazon's published default usage plans (rate per second, burst).
+DEFAULT_PLANS: dict[str, UsagePlan] = {
+    "createFeed": UsagePlan(0.0083, 15),
+    "getFeed": UsagePlan(2.0, 15),
+    "getFeeds": UsagePlan(0.0222, 10),
+    "createFeedDocument": UsagePlan(0.5, 15),
+    "getFeedDocument": UsagePlan(0.0222, 10),
+    "cancelFeed": UsagePlan(2.0, 15),
+    "getOrders": UsagePlan(0.0167, 20),
+    "getOrder": UsagePlan(0.5, 30),
+    "getOrderItems": UsagePlan(0.5, 30),
+    "confirmShipment": UsagePlan(2.0, 10),
+}
+#: For an operation without a published plan: conservative, one call a second.
+FALLBACK_PLAN = UsagePlan(1.0, 1)
+
+
+class TokenBucket:
+    """Starts full (``burst`` calls at once), refills at ``rate`` per second.
+
+    ``clock`` and ``sleep`` are injected so tests run instantly and deterministically.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError(f"a usage plan needs rate > 0 and burst >= 1, got {rate}/{burst}")
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(burst)
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        elapsed = max(0.0, now - self._stamp)
+        self._tokens = min(float(self.burst), self._tokens + elapsed * self.rate)
+        self._stamp = now
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until one is there; returns the seconds waited."""
+        waited = 0.0
+        with self._lock:
+            while True:
+                self._refill()
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return waited
+                delay = (1.0 - self._tokens) / self.rate
+                self._sleep(delay)
+                waited += delay
+
+    def drain(self) -> None:
+        """Amazon said 429: our bucket was too optimistic, so start from empty."""
+        with self._lock:
+            self._refill()
+            self._tokens = min(self._tokens, 0.0)
+
+    def set_rate(self, rate: float) -> None:
+        with self._lock:
+            self._refill()
+            self.rate = rate
+
+
+class RateLimiter:
+    """The buckets of one seller's client, keyed by operation name."""
+
+    def __init__(
+        self,
+        plans: dict[str, UsagePlan] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._plans = dict(DEFAULT_PLANS if plans is None else plans)
+        self._clock = clock
+        self._sleep = sleep
+        self._buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def bucket(self, operation: str) -> TokenBucket:
+        with self._lock:
+            bucket = self._buckets.get(operation)
+            if bucket is None:
+                plan = self._plans.get(operation, FALLBACK_PLAN)
+                bucket = TokenBucket(plan.rate, plan.burst, clock=self._clock, sleep=self._sleep)
+                self._buckets[operation] = bucket
+            return bucket
+
+    def acquire(self, operation: str) -> float:
+        waited = self.bucket(operation).acquire()
+        if waited:
+            log.debug("rate limit: waited %.1fs before %s", waited, operation)
+        return waited
+
+    def throttled(self, operation: str) -> None:
+        self.bucket(operation).drain()
+
+    def observe(self, operation: str, header: str | None) -> None:
+        """Adopt the rate Amazon announced in ``x-amzn-RateLimit-Limit``, if it is sane."""
+        if not header:
+            return
+        try:
+            rate = float(header.strip())
+        except ValueError:
+            log.debug("ignoring unreadable x-amzn-RateLimit-Limit %r for %s", header, operation)
+            return
+        if rate <= 0 or rate != rate or rate == float("inf"):
+            return
+        bucket = self.bucket(operation)
+        if bucket.rate != rate:
+            log.debug("rate limit for %s is now %s/s (was %s/s)", operation, rate, bucket.rate)
+            bucket.set_rate(rate)
