@@ -1,0 +1,433 @@
+"""Bytes of a seller's file → bounded chunks of rows, whatever Excel or a legacy system made.
+
+A reader finds the file's kind, encoding, delimiter and header row once, up front, so a
+file that cannot be used is rejected whole before any line is validated; then it streams
+the rows in chunks of bounded size so memory does not grow with the file.
+
+Line numbers are what a seller sees in a spreadsheet: the header is row 1 (or wherever it
+was found), blank rows are counted and left out. A quoted cell holding a line break is
+still one row, so after such a cell the number is the record number (what Excel shows),
+not the physical line of a text editor.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, BinaryIO, Literal, Protocol
+
+import pandas as pd
+
+from feeds.errors import FileRejected
+from feeds.model import FIELDS, RowChunk
+from ingest.columns import map_headers, missing_required, require_columns
+from ingest.encodings import detect_encoding
+
+Kind = Literal["csv", "tsv", "xlsx"]
+
+_XLSX_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
+_SAMPLE_BYTES = 64 * 1024
+_HEADER_SEARCH_ROWS = 10  # a title line or two above the header is common in exports
+_DELIMITERS = (",", "\t", ";", "|")
+
+
+@dataclass
+class FileInfo:
+    """What was found out about a file, shown at the top of its report."""
+
+    name: str
+    kind: Kind
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+    headers: list[str]
+    columns: dict[str, str | None]
+    unknown_columns: list[str] = field(default_factory=list)
+    header_line: int = 1  # row number of the header as a spreadsheet shows it
+
+
+class RowReader(Protocol):
+    info: FileInfo
+
+    def chunks(self) -> Iterator[RowChunk]: ...
+
+
+def open_reader(
+    stream: BinaryIO,
+    name: str,
+    *,
+    column_map: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+    chunk_rows: int = 50_000,
+) -> RowReader:
+    """Inspect ``stream`` and return a reader of its rows; raise FileRejected if unusable.
+
+    The stream must be seekable: the header is read first and the rows are read again
+    from the start, so nothing is held in memory in between.
+    """
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be at least 1")
+    stream.seek(0)
+    head = stream.read(_SAMPLE_BYTES)
+    stream.seek(0)
+    if head.startswith(_XLSX_MAGIC):
+        return XlsxReader(stream, name, column_map=column_map, sheet=sheet, chunk_rows=chunk_rows)
+    if head.startswith(_OLE_MAGIC):
+        raise FileRejected(
+            name,
+            "this is an old-style Excel .xls workbook, which cannot be read",
+            hint="open it in Excel and save it as .xlsx or as CSV UTF-8",
+        )
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise FileRejected(
+            name, "the file is empty: no header row and no lines", hint="check the export"
+        )
+    return TextReader(stream, name, column_map=column_map, chunk_rows=chunk_rows)
+
+
+# ---------------------------------------------------------------------------------------
+# Delimited text (CSV, TSV, TXT)
+
+
+class TextReader:
+    """CSV/TSV through pandas' C parser, the only pure-Python-callable parser fast enough.
+
+    Only the mapped columns are converted (``usecols``), which is both faster and tolerant
+    of rows with stray extra cells after the last header.
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        name: str,
+        *,
+        column_map: Mapping[str, str] | None,
+        chunk_rows: int,
+    ) -> None:
+        self._stream = stream
+        self._chunk_rows = chunk_rows
+        encoding = detect_encoding(stream, name)
+        text = _decode_sample(stream, encoding)
+        delimiter = sniff_delimiter(text, name)
+        records = _first_records(text, delimiter)
+        header_index, headers = _find_header(records, column_map, name)
+        columns, unknown = map_headers(headers, column_map, file=name)
+        require_columns(columns, headers, name)
+        self._header_index = header_index
+        self._usecols = sorted({headers.index(h) for h in columns.values() if h is not None})
+        # Name every cell the sampled rows have, or pandas takes extras for an index.
+        self._width = max(len(r) for r in records)
+        self._fields_at = {f: headers.index(h) for f, h in columns.items() if h is not None}
+        self.info = FileInfo(
+            name=name,
+            kind="tsv" if delimiter == "\t" else "csv",
+            encoding=encoding,
+            delimiter=delimiter,
+            sheet=None,
+            headers=headers,
+            columns=columns,
+            unknown_columns=unknown,
+            header_line=header_index + 1,
+        )
+
+    def chunks(self) -> Iterator[RowChunk]:
+        self._stream.seek(0)
+        encoding = self.info.encoding or "utf-8"
+        wrapper: io.TextIOWrapper | None = None
+        source: Any
+        if encoding in ("utf-8", "utf-8-sig", "ascii"):
+            source = self._stream  # the C parser decodes UTF-8 itself, fastest
+        else:
+            # Transcode incrementally; newline='' keeps CR/LF for the parser's quoting.
+            wrapper = io.TextIOWrapper(self._stream, encoding=encoding, newline="")
+            source = wrapper
+        try:
+            reader = pd.read_csv(
+                source,
+                sep=self.info.delimiter,
+                header=None,
+                names=range(self._width),
+                usecols=self._usecols,
+                skiprows=self._header_index + 1,
+                dtype=object,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                engine="c",
+                quotechar='"',
+                doublequote=True,
+                encoding=encoding if wrapper is None else None,
+                chunksize=self._chunk_rows,
+            )
+            next_line = self._header_index + 2
+            with reader:
+                for frame in reader:
+                    n = len(frame)
+                    chunk = self._to_chunk(frame, next_line)
+                    next_line += n
+                    if len(chunk):
+                        yield chunk
+        except pd.errors.ParserError as exc:
+            raise FileRejected(
+                self.info.name,
+                f"the file could not be read as {_kind_label(self.info)}: {_parser_message(exc)}",
+                hint='look for a quote (") that is opened but never closed',
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise FileRejected(
+                self.info.name,
+                f"the file is not valid {encoding} text after the start ({exc.reason})",
+                hint="save it again as CSV UTF-8 from Excel",
+            ) from exc
+        finally:
+            if wrapper is not None:
+                wrapper.detach()  # the stream belongs to the caller: do not close it
+
+    def _to_chunk(self, frame: pd.DataFrame, first_line: int) -> RowChunk:
+        n = len(frame)
+        columns = {f: frame[i] for f, i in self._fields_at.items()}
+        filled = None
+        for series in columns.values():
+            mask = series.to_numpy() != ""
+            filled = mask if filled is None else filled | mask
+        if filled is None or filled.all():
+            lines = list(range(first_line, first_line + n))
+            cells = {f: s.tolist() for f, s in columns.items()}
+        else:
+            lines = (filled.nonzero()[0] + first_line).tolist()
+            cells = {f: s.to_numpy()[filled].tolist() for f, s in columns.items()}
+        rows = len(lines)
+        for f in FIELDS:
+            if f not in cells:
+                cells[f] = [""] * rows
+        return RowChunk(lines=lines, cells=cells, columns=dict(self.info.columns))
+
+
+def _decode_sample(stream: BinaryIO, encoding: str) -> str:
+    stream.seek(0)
+    raw = stream.read(_SAMPLE_BYTES)
+    stream.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    return decoder.decode(raw, final=len(raw) < _SAMPLE_BYTES)
+
+
+def sniff_delimiter(text: str, name: str = "the file") -> str:
+    """Pick the delimiter from the first lines: the candidate splitting them most evenly.
+
+    csv.Sniffer guesses from letter frequencies and picks letters or spaces on short
+    files; counting a fixed set of candidates outside quotes is predictable.
+    """
+    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", (0, 0)
+    for delim in _DELIMITERS:
+        counts = [_count_outside_quotes(ln, delim) for ln in lines[:10]]
+        header = counts[0]
+        if header == 0:
+            continue
+        consistent = sum(1 for c in counts if c == header)
+        score = (consistent, header)
+        if score > best_score:
+            best, best_score = delim, score
+    if name.lower().endswith((".tsv", ".txt")) and _count_outside_quotes(lines[0], "\t"):
+        return "\t"
+    return best
+
+
+def _count_outside_quotes(line: str, delim: str) -> int:
+    if '"' not in line:
+        return line.count(delim)
+    count, quoted = 0, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delim and not quoted:
+            count += 1
+    return count
+
+
+def _first_records(text: str, delimiter: str) -> list[list[str]]:
+    """The first records of the sample, blank ones kept so indexes are row numbers."""
+    out: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for row in reader:
+            out.append(row)
+            if len(out) >= _HEADER_SEARCH_ROWS + 5:
+                break
+    except csv.Error:
+        pass  # a sample cut inside a quoted cell; the rows before it are enough
+    return out
+
+
+def _find_header(
+    records: list[list[str]], column_map: Mapping[str, str] | None, name: str
+) -> tuple[int, list[str]]:
+    """The header is the first row naming every required column, else the first non-blank.
+
+    Exports often put a title or a template marker above the header; looking a few rows
+    down accepts those without guessing at rows that do not name the columns.
+    """
+    first: tuple[int, list[str]] | None = None
+    seen = 0
+    for index, row in enumerate(records):
+        if not any(c.strip() for c in row):
+            continue
+        headers = _trim_trailing_blank(row)
+        if first is None:
+            first = (index, headers)
+        try:
+            columns, _ = map_headers(headers, column_map, file=name)
+        except FileRejected:
+            if first[0] == index:
+                raise
+            columns = {}
+        if columns and not missing_required(columns):
+            return index, headers
+        seen += 1
+        if seen >= _HEADER_SEARCH_ROWS:
+            break
+    if first is None:
+        raise FileRejected(name, "the file has no header row", hint="check the export")
+    return first
+
+
+def _trim_trailing_blank(row: list[Any]) -> list[str]:
+    cells = ["" if c is None else str(c).strip() for c in row]
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def _kind_label(info: FileInfo) -> str:
+    return "tab-separated text" if info.delimiter == "\t" else f"'{info.delimiter}'-separated text"
+
+
+def _parser_message(exc: Exception) -> str:
+    return str(exc).replace("Error tokenizing data. C error: ", "").strip()
+
+
+# ---------------------------------------------------------------------------------------
+# XLSX
+
+
+class XlsxReader:
+    """A worksheet through calamine (Rust): fast, and cells come typed, not as Excel shows.
+
+    Typed cells are turned into the text a seller would have typed: whole numbers without
+    '.0', dates as ISO dates, date-times as ISO date-times.
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        name: str,
+        *,
+        column_map: Mapping[str, str] | None,
+        sheet: str | None,
+        chunk_rows: int,
+    ) -> None:
+        from python_calamine import CalamineWorkbook
+
+        self._chunk_rows = chunk_rows
+        try:
+            stream.seek(0)
+            workbook = CalamineWorkbook.from_filelike(stream)
+        except Exception as exc:  # calamine raises several unrelated types for a bad zip
+            raise FileRejected(
+                name, f"the file could not be opened as an Excel workbook ({exc})"
+            ) from exc
+        names = list(workbook.sheet_names)
+        if not names:
+            raise FileRejected(name, "the workbook has no sheets")
+        if sheet is not None and sheet not in names:
+            raise FileRejected(
+                name,
+                f"there is no sheet named '{sheet}'; the workbook has: "
+                + ", ".join(f"'{n}'" for n in names),
+                hint="fix the sheet name in the seller's settings",
+            )
+        chosen = sheet if sheet is not None else names[0]
+        self._sheet = workbook.get_sheet_by_name(chosen)
+        start = self._sheet.start
+        self._first_row = (start[0] if start else 0) + 1  # spreadsheet row of the first row
+        head_rows = []
+        for row in self._sheet.iter_rows():
+            head_rows.append([cell_text(c) for c in row])
+            if len(head_rows) >= _HEADER_SEARCH_ROWS + 5:
+                break
+        if not any(any(c.strip() for c in r) for r in head_rows):
+            raise FileRejected(name, f"the sheet '{chosen}' is empty: no header row and no lines")
+        header_index, headers = _find_header(head_rows, column_map, name)
+        columns, unknown = map_headers(headers, column_map, file=name)
+        require_columns(columns, headers, name)
+        self._header_index = header_index
+        self._fields_at = {f: headers.index(h) for f, h in columns.items() if h is not None}
+        self.info = FileInfo(
+            name=name,
+            kind="xlsx",
+            encoding=None,
+            delimiter=None,
+            sheet=chosen,
+            headers=headers,
+            columns=columns,
+            unknown_columns=unknown,
+            header_line=self._first_row + header_index,
+        )
+
+    def chunks(self) -> Iterator[RowChunk]:
+        fields_at = list(self._fields_at.items())
+        lines: list[int] = []
+        cells: dict[str, list[str]] = {f: [] for f in FIELDS}
+        line = self._first_row - 1
+        for index, row in enumerate(self._sheet.iter_rows()):
+            line += 1
+            if index <= self._header_index:
+                continue
+            values = {f: cell_text(row[i]) if i < len(row) else "" for f, i in fields_at}
+            if not any(v.strip() for v in values.values()):
+                continue
+            lines.append(line)
+            for f in FIELDS:
+                cells[f].append(values.get(f, ""))
+            if len(lines) >= self._chunk_rows:
+                yield RowChunk(lines=lines, cells=cells, columns=dict(self.info.columns))
+                lines, cells = [], {f: [] for f in FIELDS}
+        if lines:
+            yield RowChunk(lines=lines, cells=cells, columns=dict(self.info.columns))
+
+
+def cell_text(value: Any) -> str:
+    """A typed spreadsheet cell as the text a person reads in it.
+
+    Whole floats lose their '.0' (Excel stores every number as a float); numbers too long
+    to be exact (a 22-digit tracking number typed into a General cell) keep Excel's
+    scientific look so that validation rejects them instead of inventing digits.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.15g}".upper()
+    if isinstance(value, datetime):  # calamine gives date for date-only formats
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
