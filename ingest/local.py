@@ -1,0 +1,265 @@
+"""The inbox and outbox as local folders: watchdog events, periodic rescans, atomic renames.
+
+Layout (decided here, documented in ``LocalInbox``): the seller uploads into the inbox
+folder itself; processing/, archive/ and quarantine/ live under a work root that defaults
+to ``<inbox>/.shipfeed`` (hidden from the listing by its leading dot, and on the same
+filesystem as the inbox so a claim is a single atomic ``os.rename``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import stat
+import threading
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from feeds.errors import ConfigError
+from ingest.errors import UnsafeName
+from ingest.inbox import ClaimedFile, InboxFile
+from ingest.names import (
+    DONE_SUFFIX,
+    REASON_SUFFIX,
+    archive_day,
+    is_expired_day,
+    is_partial_name,
+    is_safe_name,
+    make_claim_name,
+    original_name,
+)
+from ingest.settle import SettleTracker
+
+log = logging.getLogger(__name__)
+
+WORK_DIR_NAME = ".shipfeed"
+
+
+class _Wakeup(FileSystemEventHandler):
+    """Turns any change in the inbox folder into a wake-up; ready() decides the rest."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self._event = event
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("created", "modified", "moved", "closed"):
+            self._event.set()
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable: the directory entry must reach the disk, not just the data."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(folder: Path, name: str, data: bytes) -> Path:
+    """Write under a hidden temporary name, fsync, then os.replace into place.
+
+    A reader of the folder sees either no file or the whole file, never half of it.
+    """
+    if not is_safe_name(name):
+        raise UnsafeName(name, str(folder))
+    final = folder / name
+    tmp = folder / f".{secrets.token_hex(6)}.tmp"
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(folder)
+    return final
+
+
+class LocalInbox:
+    """A seller's upload folder.
+
+    ``ready()`` lists the folder (the periodic rescan), ``wait()`` returns early on a
+    watchdog event. ``done_marker``: when True, ``FILE.done`` makes FILE ready at once
+    and is removed when FILE is claimed.
+    """
+
+    def __init__(
+        self,
+        inbox: str | os.PathLike[str],
+        *,
+        settle_seconds: float,
+        work_root: str | os.PathLike[str] | None = None,
+        processing: str | os.PathLike[str] | None = None,
+        archive: str | os.PathLike[str] | None = None,
+        quarantine: str | os.PathLike[str] | None = None,
+        done_marker: bool = False,
+        watch: bool = True,
+    ) -> None:
+        self.inbox = Path(inbox)
+        root = Path(work_root) if work_root is not None else self.inbox / WORK_DIR_NAME
+        self.processing = Path(processing) if processing is not None else root / "processing"
+        self.archive_dir = Path(archive) if archive is not None else root / "archive"
+        self.quarantine_dir = Path(quarantine) if quarantine is not None else root / "quarantine"
+        self.done_marker = done_marker
+        for folder in (self.inbox, self.processing, self.archive_dir, self.quarantine_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        if os.stat(self.inbox).st_dev != os.stat(self.processing).st_dev:
+            raise ConfigError(
+                f"inbox {self.inbox} and processing folder {self.processing} are on "
+                "different filesystems",
+                hint="a claim must be one atomic rename; put processing/ next to the inbox",
+            )
+        self._tracker = SettleTracker(settle_seconds)
+        self._event = threading.Event()
+        self._closed = False
+        self._observer: Observer | None = None  # type: ignore[valid-type]
+        if watch:
+            observer = Observer()
+            observer.schedule(_Wakeup(self._event), str(self.inbox), recursive=False)
+            observer.daemon = True
+            observer.start()
+            self._observer = observer
+
+    def __repr__(self) -> str:
+        return f"LocalInbox({str(self.inbox)!r})"
+
+    # -- listing -------------------------------------------------------------------
+
+    def ready(self) -> list[InboxFile]:
+        listed: list[InboxFile] = []
+        names: set[str] = set()
+        with os.scandir(self.inbox) as it:
+            for entry in it:
+                names.add(entry.name)
+                if not is_safe_name(entry.name) or is_partial_name(entry.name):
+                    continue
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):  # folders, symlinks, fifos: never taken
+                    continue
+                listed.append(InboxFile(entry.name, st.st_size, st.st_mtime))
+        done: set[str] = set()
+        if self.done_marker:
+            done = {f.name for f in listed if f.name + DONE_SUFFIX in names}
+        return self._tracker.update(listed, done)
+
+    def claim(self, file: InboxFile) -> ClaimedFile | None:
+        if not is_safe_name(file.name):
+            raise UnsafeName(file.name, str(self.inbox))
+        src = self.inbox / file.name
+        try:
+            st = os.stat(src, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        if st.st_size != file.size or st.st_mtime != file.mtime:
+            self._tracker.forget(file.name)  # changed since listed: judge it again later
+            return None
+        claim_name = make_claim_name(file.name)
+        try:
+            os.rename(src, self.processing / claim_name)  # atomic: exactly one worker wins
+        except FileNotFoundError:
+            return None
+        self._tracker.forget(file.name)
+        if self.done_marker:
+            (self.inbox / (file.name + DONE_SUFFIX)).unlink(missing_ok=True)
+        log.info("claimed %s as %s", file.name, claim_name)
+        return ClaimedFile(file.name, claim_name, st.st_size)
+
+    def claimed(self) -> list[ClaimedFile]:
+        found: list[ClaimedFile] = []
+        with os.scandir(self.processing) as it:
+            for entry in it:
+                name = original_name(entry.name)
+                if name is None or not is_safe_name(entry.name):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode):
+                    found.append(ClaimedFile(name, entry.name, st.st_size))
+        return sorted(found, key=lambda c: c.claim_name)
+
+    # -- reading and moving on -----------------------------------------------------
+
+    def _processing_path(self, file: ClaimedFile) -> Path:
+        if not is_safe_name(file.claim_name):
+            raise UnsafeName(file.claim_name, str(self.processing))
+        return self.processing / file.claim_name
+
+    def open(self, file: ClaimedFile) -> AbstractContextManager[BinaryIO]:
+        return open(self._processing_path(file), "rb")
+
+    def archive(self, file: ClaimedFile) -> None:
+        src = self._processing_path(file)
+        day = self.archive_dir.joinpath(*archive_day())
+        day.mkdir(parents=True, exist_ok=True)
+        os.rename(src, day / file.claim_name)
+        log.info("archived %s to %s", file.name, day)
+
+    def quarantine(self, file: ClaimedFile, reason: str) -> None:
+        src = self._processing_path(file)
+        atomic_write(self.quarantine_dir, file.claim_name + REASON_SUFFIX, reason.encode("utf-8"))
+        os.rename(src, self.quarantine_dir / file.claim_name)
+        log.warning("quarantined %s: %s", file.name, reason)
+
+    def purge_archive(self, older_than_days: int, today: date | None = None) -> int:
+        """Remove archive days older than the retention; returns how many days went."""
+        today = today or datetime.now(UTC).date()
+        removed = 0
+        for year in sorted(p for p in self.archive_dir.iterdir() if p.is_dir()):
+            for month in sorted(p for p in year.iterdir() if p.is_dir()):
+                for day in sorted(p for p in month.iterdir() if p.is_dir()):
+                    if is_expired_day((year.name, month.name, day.name), older_than_days, today):
+                        shutil.rmtree(day)
+                        removed += 1
+                if not any(month.iterdir()):
+                    month.rmdir()
+            if not any(year.iterdir()):
+                year.rmdir()
+        return removed
+
+    # -- waiting -------------------------------------------------------------------
+
+    def wait(self, timeout: float) -> bool:
+        """True on a folder event, or when a waiting file is due to have settled."""
+        due = self._tracker.next_due()
+        fired = self._event.wait(timeout if due is None else min(due, timeout))
+        self._event.clear()
+        if self._closed:
+            return False
+        return fired or (due is not None and due <= timeout)
+
+    def close(self) -> None:
+        self._closed = True
+        self._event.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+            self._observer = None
+
+
+class LocalOutbox:
+    """A folder the seller reads reports from; every report appears whole or not at all."""
+
+    def __init__(self, outbox: str | os.PathLike[str]) -> None:
+        self.outbox = Path(outbox)
+        self.outbox.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"LocalOutbox({str(self.outbox)!r})"
+
+    def write(self, name: str, data: bytes) -> None:
+        atomic_write(self.outbox, name, data)
+        log.info("wrote report %s (%d bytes) to %s", name, len(data), self.outbox)
+
+    def close(self) -> None:
+        return None

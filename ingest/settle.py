@@ -1,0 +1,57 @@
+"""Deciding across scans whether a listed file is complete.
+
+An upload in progress looks like any other file; the only signs are a changing size or
+mtime, a temporary name, or (by convention) a missing ``FILE.done`` marker. A file is
+offered only once it has been seen with the same size and mtime for ``settle_seconds``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ingest.inbox import InboxFile
+
+
+@dataclass(slots=True)
+class _Seen:
+    size: int
+    mtime: float
+    since: float  # monotonic time it was first seen with this size and mtime
+
+
+class SettleTracker:
+    """Remembers each name's size/mtime between scans; forgets names that disappear."""
+
+    def __init__(self, settle_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settle_seconds = max(0.0, settle_seconds)
+        self._clock = clock
+        self._seen: dict[str, _Seen] = {}
+
+    def update(self, listed: Iterable[InboxFile], marked_done: set[str]) -> list[InboxFile]:
+        """Record one scan; return the files complete now (marked done, or settled)."""
+        now = self._clock()
+        ready: list[InboxFile] = []
+        current: dict[str, _Seen] = {}
+        for f in listed:
+            prev = self._seen.get(f.name)
+            if prev is not None and prev.size == f.size and prev.mtime == f.mtime:
+                seen = prev
+            else:
+                seen = _Seen(f.size, f.mtime, now)
+            current[f.name] = seen
+            if f.name in marked_done or now - seen.since >= self.settle_seconds:
+                ready.append(f)
+        self._seen = current
+        return sorted(ready, key=lambda f: (f.mtime, f.name))
+
+    def next_due(self) -> float | None:
+        """Seconds until the earliest waiting file may have settled; None if none waits."""
+        now = self._clock()
+        waits = [s.since + self.settle_seconds - now for s in self._seen.values()]
+        pending = [w for w in waits if w > 0]
+        return min(pending) if pending else None
+
+    def forget(self, name: str) -> None:
+        self._seen.pop(name, None)
