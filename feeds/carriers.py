@@ -177,9 +177,12 @@ _UPS_VALUES = str.maketrans(
 
 def ups_check_digit_ok(tracking: str) -> bool:
     """UPS 1Z check: positions 3-17 as digits (letters folded), odd + 2*even, mod 10."""
-    body = tracking[2:17].translate(_UPS_VALUES)
-    odd = sum(map(int, body[0::2]))
-    even = sum(map(int, body[1::2]))
+    if len(tracking) != 18 or not tracking[17].isdigit():
+        return False
+    body = tracking[2:17].translate(_UPS_VALUES).encode("ascii")
+    # bytes are code points: subtract ord("0") for each of the 8 odd and 7 even positions
+    odd = sum(body[0::2]) - 8 * 48
+    even = sum(body[1::2]) - 7 * 48
     return (10 - (odd + 2 * even) % 10) % 10 == int(tracking[17])
 
 
@@ -191,7 +194,10 @@ def s10_check_digit_ok(tracking: str, country: str | None = None) -> bool:
     m = _S10.fullmatch(tracking)
     if m is None or (country is not None and m.group(3) != country):
         return False
-    total = sum(int(d) * w for d, w in zip(m.group(1), _S10_WEIGHTS, strict=True))
+    d = m.group(1).encode("ascii")
+    total = (
+        d[0] * 8 + d[1] * 6 + d[2] * 4 + d[3] * 2 + d[4] * 3 + d[5] * 5 + d[6] * 9 + d[7] * 7
+    ) - 48 * sum(_S10_WEIGHTS)
     check = 11 - total % 11
     check = 0 if check == 10 else 5 if check == 11 else check
     return check == int(m.group(2))
@@ -217,12 +223,13 @@ def _royal_mail(t: str) -> bool:
     return s10_check_digit_ok(t, "GB")
 
 
-def _matcher(rx: re.Pattern[str]) -> Callable[[str], bool]:
-    return lambda t: rx.fullmatch(t) is not None
+def _matcher(rx: re.Pattern[str]) -> Callable[[str], object]:
+    return rx.fullmatch
 
 
-#: Carriers whose tracking-number shapes we know. Others are not checked at all.
-TRACKING_CHECKS: dict[str, Callable[[str], bool]] = {
+#: Carriers whose tracking-number shapes we know, as truthy-when-it-fits checks.
+#: Carriers not listed are not checked at all.
+TRACKING_CHECKS: dict[str, Callable[[str], object]] = {
     "UPS": _ups,
     "UPSMI": _ups_mi,
     "UPS Mail Innovations": _ups_mi,
@@ -255,7 +262,7 @@ _FORMAT_HINTS: dict[str, str] = {
 def tracking_fits(carrier_code: str, tracking: str) -> bool | None:
     """Whether a normalised tracking number fits the carrier: None when we cannot tell."""
     check = TRACKING_CHECKS.get(carrier_code)
-    return None if check is None else check(tracking)
+    return None if check is None else bool(check(tracking))
 
 
 def tracking_format_hint(carrier_code: str) -> str:

@@ -33,40 +33,52 @@ class PackageGrouper:
     def add(self, shipments: list[Shipment]) -> list[Package]:
         """Packages formed from this batch, in the order their first line appeared."""
         seen = self._seen
-        groups: dict[_GroupKey, list[Shipment]] = {}
+        setdefault = seen.setdefault
+        # one shipment, or a list once a second line joins the same package
+        groups: dict[_GroupKey, Shipment | list[Shipment]] = {}
         for s in shipments:
-            digest = hash(
-                (
-                    s.order_id,
-                    s.ship_date,
-                    s.order_item_id,
-                    s.quantity,
-                    s.carrier_code,
-                    s.carrier_name,
-                    s.tracking_number,
-                    s.ship_method,
-                )
+            oid = s.order_id
+            date = s.ship_date
+            iid = s.order_item_id
+            code = s.carrier_code
+            name = s.carrier_name
+            tracking = s.tracking_number
+            method = s.ship_method
+            line = s.line
+            first = setdefault(
+                hash((oid, date, iid, s.quantity, code, name, tracking, method)), line
             )
-            first = seen.setdefault(digest, s.line)
-            if first != s.line:
+            if first != line:
                 self.duplicates += 1
-                self.duplicate_lines.append((s.line, first))
+                self.duplicate_lines.append((line, first))
                 continue
-            key: _GroupKey = (
-                s.order_id,
-                s.carrier_code,
-                s.carrier_name,
-                s.tracking_number,
-                s.ship_method,
-                s.ship_date,
-                s.order_item_id is None,
-            )
-            group = groups.get(key)
-            if group is None:
-                groups[key] = [s]
+            key: _GroupKey = (oid, code, name, tracking, method, date, iid is None)
+            group = groups.setdefault(key, s)
+            if group is not s:
+                if isinstance(group, list):
+                    group.append(s)
+                else:
+                    groups[key] = [group, s]
+        out: list[Package] = []
+        append = out.append
+        for g in groups.values():
+            if isinstance(g, list):
+                append(_package(g))
             else:
-                group.append(s)
-        return [_package(lines) for lines in groups.values()]
+                iid = g.order_item_id
+                append(
+                    Package(
+                        g.order_id,
+                        g.ship_date,
+                        g.carrier_code,
+                        g.carrier_name,
+                        g.tracking_number,
+                        g.ship_method,
+                        () if iid is None else (Item(iid, g.quantity),),
+                        (g.line,),
+                    )
+                )
+        return out
 
 
 def _package(lines: list[Shipment]) -> Package:
@@ -75,14 +87,14 @@ def _package(lines: list[Shipment]) -> Package:
     if first.order_item_id is not None:
         items = _items(lines)
     return Package(
-        order_id=first.order_id,
-        ship_date=first.ship_date,
-        carrier_code=first.carrier_code,
-        carrier_name=first.carrier_name,
-        tracking_number=first.tracking_number,
-        ship_method=first.ship_method,
-        items=items,
-        lines=tuple(s.line for s in lines),
+        first.order_id,
+        first.ship_date,
+        first.carrier_code,
+        first.carrier_name,
+        first.tracking_number,
+        first.ship_method,
+        items,
+        tuple(s.line for s in lines),
     )
 
 
@@ -91,9 +103,6 @@ def _items(lines: list[Shipment]) -> tuple[Item, ...]:
 
     A line without a quantity means "all units", which absorbs any counted line of that item.
     """
-    if len(lines) == 1:
-        s = lines[0]
-        return (Item(s.order_item_id, s.quantity),)  # type: ignore[arg-type]
     quantities: dict[str, int | None] = {}
     for s in lines:
         item_id: str = s.order_item_id  # type: ignore[assignment]

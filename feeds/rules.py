@@ -18,6 +18,7 @@ from typing import Literal
 
 from feeds.carriers import (
     OTHER_CODES,
+    TRACKING_CHECKS,
     carrier_from_tracking,
     resolve_carrier,
     tracking_fits,
@@ -383,6 +384,7 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
     order_match = _ORDER_ID.fullmatch
     item_match = _ITEM_ID.fullmatch
     track_clean = _TRACKING_CLEAN.fullmatch
+    tracking_check = TRACKING_CHECKS.get
     cells = chunk.cells
 
     def report(line: int, problems: list[Problem]) -> bool:
@@ -474,8 +476,8 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
         if tn:
             if code is not None and track_clean(tn):
                 tracking = tn
-                fits = tracking_fits(code, tn)
-                if fits is False:
+                check = tracking_check(code)
+                if check is not None and not check(tn):
                     reason = (
                         f"tracking number does not look like a {code} tracking number "
                         f"({tracking_format_hint(code)})"

@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from feeds.carriers import CARRIER_CODE_SET
 from feeds.errors import TerminalError
-from feeds.model import Package
+from feeds.model import Item, Package
 
 
 class FeedWriteError(TerminalError):
@@ -47,6 +47,7 @@ _ESCAPES = str.maketrans(
         "\n": "&#10;",
     }
 )
+_PLAIN = re.compile(r"[0-9A-Za-z\-]+")
 _DOCUMENT_VERSION = re.compile(r"\d{1,2}\.\d{1,2}")
 _FOOTER = b"</AmazonEnvelope>\n"
 _FLUSH_EVERY = 2000
@@ -81,45 +82,63 @@ class _MessageRenderer:
 
     def __init__(self) -> None:
         self._dates: dict[datetime, str] = {}
-        self._fulfillment: dict[tuple[str | None, str | None, str | None, str | None], str] = {}
+        self._carriers: dict[tuple[str | None, str | None, str | None, bool], str] = {}
 
     def body(self, p: Package) -> str:
         date = self._dates.get(p.ship_date)
         if date is None:
-            if p.ship_date.tzinfo is None or p.ship_date.utcoffset() is None:
-                raise FeedWriteError(f"order {p.order_id}: ship date has no time zone")
-            date = self._dates[p.ship_date] = p.ship_date.isoformat(timespec="seconds")
-            if len(self._dates) > 100_000:
-                self._dates.clear()
-        fkey = (p.carrier_code, p.carrier_name, p.ship_method, p.tracking_number)
-        data = self._fulfillment.get(fkey) if p.tracking_number is None else None
+            date = self._date(p)
+        tracking = p.tracking_number or None
+        ckey = (p.carrier_code, p.carrier_name, p.ship_method, tracking is not None)
+        data = self._carriers.get(ckey)
         if data is None:
-            data = _fulfillment_data(p)
-            if p.tracking_number is None:
-                self._fulfillment[fkey] = data
-        parts = [
-            "<OrderFulfillment><AmazonOrderID>",
-            escape(p.order_id, "order id"),
-            "</AmazonOrderID><FulfillmentDate>",
-            date,
-            "</FulfillmentDate>",
-            data,
-        ]
-        for item in p.items:
-            parts.append("<Item><AmazonOrderItemCode>")
-            parts.append(escape(item.order_item_id, "order item id"))
-            parts.append("</AmazonOrderItemCode>")
-            if item.quantity is not None:
-                if item.quantity < 1:
-                    raise FeedWriteError(f"order {p.order_id}: quantity must be at least 1")
-                parts.append(f"<Quantity>{item.quantity:d}</Quantity>")
-            parts.append("</Item>")
-        parts.append("</OrderFulfillment></Message>\n")
-        return "".join(parts)
+            data = self._carriers[ckey] = _carrier_data(p)
+            if len(self._carriers) > 10_000:
+                self._carriers.clear()
+        if tracking is not None:
+            data = (
+                f"{data}<ShipperTrackingNumber>{_text(tracking, 'tracking number')}"
+                "</ShipperTrackingNumber></FulfillmentData>"
+            )
+        items = "".join([_item(p, i) for i in p.items]) if p.items else ""
+        return (
+            f"<OrderFulfillment><AmazonOrderID>{_text(p.order_id, 'order id')}</AmazonOrderID>"
+            f"<FulfillmentDate>{date}</FulfillmentDate>{data}{items}"
+            "</OrderFulfillment></Message>\n"
+        )
+
+    def _date(self, p: Package) -> str:
+        if p.ship_date.tzinfo is None or p.ship_date.utcoffset() is None:
+            raise FeedWriteError(f"order {p.order_id}: ship date has no time zone")
+        if len(self._dates) > 100_000:
+            self._dates.clear()
+        date = self._dates[p.ship_date] = p.ship_date.isoformat(timespec="seconds")
+        return date
 
 
-def _fulfillment_data(p: Package) -> str:
-    """CarrierCode or CarrierName (a choice), then ShippingMethod only with a tracking number."""
+def _text(value: str, what: str) -> str:
+    """Fast path for the usual ids and tracking numbers, which never need escaping."""
+    return value if _PLAIN.fullmatch(value) else escape(value, what)
+
+
+def _item(p: Package, item: Item) -> str:
+    code = _text(item.order_item_id, "order item id")
+    if item.quantity is None:
+        return f"<Item><AmazonOrderItemCode>{code}</AmazonOrderItemCode></Item>"
+    if type(item.quantity) is not int or item.quantity < 1:
+        raise FeedWriteError(f"order {p.order_id}: quantity must be a whole number of at least 1")
+    return (
+        f"<Item><AmazonOrderItemCode>{code}</AmazonOrderItemCode>"
+        f"<Quantity>{item.quantity}</Quantity></Item>"
+    )
+
+
+def _carrier_data(p: Package) -> str:
+    """FulfillmentData up to the tracking number (left open when there is one).
+
+    The schema makes CarrierCode and CarrierName a choice, and ShippingMethod is sent only
+    together with a tracking number.
+    """
     if p.carrier_code is not None:
         if p.carrier_code not in CARRIER_CODE_SET:
             raise FeedWriteError(f"order {p.order_id}: {p.carrier_code!r} is not a carrier code")
@@ -130,16 +149,12 @@ def _fulfillment_data(p: Package) -> str:
         raise FeedWriteError(f"order {p.order_id}: a tracking number needs a carrier")
     else:
         return ""
-    out = ["<FulfillmentData>", carrier]
-    if p.tracking_number:
-        if p.ship_method:
-            out.append(f"<ShippingMethod>{escape(p.ship_method, 'ship method')}</ShippingMethod>")
-        out.append(
-            "<ShipperTrackingNumber>"
-            f"{escape(p.tracking_number, 'tracking number')}</ShipperTrackingNumber>"
-        )
-    out.append("</FulfillmentData>")
-    return "".join(out)
+    if not p.tracking_number:
+        return f"<FulfillmentData>{carrier}</FulfillmentData>"
+    if p.ship_method:
+        method = escape(p.ship_method, "ship method")
+        return f"<FulfillmentData>{carrier}<ShippingMethod>{method}</ShippingMethod>"
+    return f"<FulfillmentData>{carrier}"
 
 
 class FeedWriter:
