@@ -1,0 +1,283 @@
+"""Check a seller's file, or turn it into Order Fulfillment XML, without the service.
+
+These are what a seller or operator runs by hand before trusting a file to the inbox
+(``validate``) or to hand a feed to Seller Central themselves (``convert``). Both stream
+the file chunk by chunk: reader → rules → package grouping (→ feed writer), so memory is
+the same for a thousand lines and for a million.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from config.settings import SellerSettings, Settings
+from feeds.errors import ConfigError, FileRejected
+from feeds.model import LineError, LineWarning, Package
+from feeds.packages import PackageGrouper
+from feeds.rules import RuleContext, validate_chunk
+from feeds.xmlfeed import FeedWriteError, FeedWriter
+from ingest.readers import FileInfo, open_reader
+from processors.problems import ProblemLog
+
+#: progress(lines read so far, bytes read so far, file size in bytes)
+Progress = Callable[[int, int, int], None]
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one input file: counts, and every problem, in line order.
+
+    ``errors`` and ``warnings`` spill to a temporary file past a bound; call ``close`` (or
+    use the outcome as a context manager) to release it.
+    """
+
+    file: str
+    info: FileInfo | None = None
+    lines: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    packages: int = 0
+    file_error: str | None = None
+    file_hint: str | None = None
+    outputs: list[Path] = field(default_factory=list)
+    errors: ProblemLog[LineError] = field(default_factory=lambda: ProblemLog(LineError))
+    warnings: ProblemLog[LineWarning] = field(default_factory=lambda: ProblemLog(LineWarning))
+
+    @property
+    def exit_code(self) -> int:
+        """0 every line valid, 1 some lines rejected, 2 the file itself rejected."""
+        if self.file_error is not None:
+            return FileRejected.exit_code
+        return 1 if self.rejected else 0
+
+    def close(self) -> None:
+        self.errors.close()
+        self.warnings.close()
+
+    def __enter__(self) -> FileOutcome:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def rule_context(settings: Settings, now: datetime | None = None) -> RuleContext:
+    """The validation rules as the settings configure them, for the seller's time zone."""
+    v = settings.validation
+    try:
+        zone = ZoneInfo(v.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"validation.timezone '{v.timezone}' is not a known time zone",
+            hint="use an IANA name such as America/New_York or Europe/Paris",
+        ) from exc
+    return RuleContext(
+        now=now or datetime.now(UTC),
+        timezone=zone,
+        future_tolerance=timedelta(minutes=v.future_tolerance_minutes),
+        max_age=timedelta(days=v.max_age_days),
+        strict_tracking=v.strict_tracking,
+        date_order=v.date_order,
+    )
+
+
+def check_file(
+    path: Path,
+    settings: Settings,
+    seller: SellerSettings | None = None,
+    *,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> FileOutcome:
+    """Validate every line of ``path`` and group packages, writing nothing."""
+    outcome = FileOutcome(file=Path(path).name)
+    ctx = rule_context(settings, now)
+    for packages in _packages_of(Path(path), settings, seller, ctx, outcome, progress):
+        outcome.packages += len(packages)
+    return outcome
+
+
+def convert_file(
+    path: Path,
+    out: Path,
+    *,
+    merchant_id: str,
+    settings: Settings,
+    max_messages: int | None = None,
+    progress: Progress | None = None,
+    seller: SellerSettings | None = None,
+    now: datetime | None = None,
+) -> FileOutcome:
+    """Validate ``path`` and write its valid lines as feed XML at ``out``.
+
+    One part is written to ``out``; when the feed must be split (max messages or Amazon's
+    size guidance) parts go to ``out`` with a numeric suffix: feed-1.xml, feed-2.xml...
+    Parts are written under temporary names and renamed when complete, so a crash or a
+    rejected file never leaves a half feed under a name someone might upload. No XML is
+    written when no line is valid (a feed needs at least one message).
+    """
+    out = Path(out)
+    outcome = FileOutcome(file=Path(path).name)
+    ctx = rule_context(settings, now)
+    temps: list[Path] = []
+
+    def open_part(index: int) -> BinaryIO:
+        fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.{index}.", suffix=".tmp")
+        temps.append(Path(name))
+        return os.fdopen(fd, "wb")
+
+    writer = FeedWriter(
+        open_part,
+        merchant_id=merchant_id,
+        max_messages=max_messages or settings.feed.max_messages,
+        max_bytes=settings.feed.max_bytes,
+        document_version=settings.feed.document_version,
+    )
+    try:
+        with writer:
+            for packages in _packages_of(Path(path), settings, seller, ctx, outcome, progress):
+                for package in packages:
+                    _write(writer, package, outcome)
+            if outcome.file_error is not None:
+                raise _Abandon
+        parts = writer.close()
+    except _Abandon:
+        parts = []
+    except BaseException:
+        _remove(temps)
+        raise
+    if outcome.file_error is not None:
+        _remove(temps)
+        return outcome
+    outcome.outputs = part_paths(out, len(parts))
+    for temp, final in zip(temps, outcome.outputs, strict=True):
+        os.replace(temp, final)
+    return outcome
+
+
+class _Abandon(Exception):
+    """The file was rejected part way: leave the writer without finishing a part."""
+
+
+def part_paths(out: Path, count: int) -> list[Path]:
+    """feed.xml for one part; feed-1.xml, feed-2.xml... when split."""
+    if count <= 1:
+        return [out][:count]
+    return [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(1, count + 1)]
+
+
+def _write(writer: FeedWriter, package: Package, outcome: FileOutcome) -> None:
+    try:
+        writer.add(package)
+        outcome.packages += 1
+    except FeedWriteError as exc:
+        # Rules should have caught it; if not, the lines are refused, never silently lost.
+        outcome.errors.extend(LineError(n, None, package.order_id, str(exc)) for n in package.lines)
+        outcome.rejected += len(package.lines)
+        outcome.accepted -= len(package.lines)
+
+
+def _packages_of(
+    path: Path,
+    settings: Settings,
+    seller: SellerSettings | None,
+    ctx: RuleContext,
+    outcome: FileOutcome,
+    progress: Progress | None,
+) -> Iterator[list[Package]]:
+    """Read, validate and group ``path``; fill ``outcome``; yield packages chunk by chunk.
+
+    A file-level rejection is recorded in ``outcome.file_error`` instead of raised, so the
+    caller can still write the report that tells the seller what to fix.
+    """
+    grouper = PackageGrouper()
+    size = path.stat().st_size if path.exists() else 0
+    try:
+        with open(path, "rb") as fh:
+            reader = open_reader(
+                fh,
+                path.name,
+                column_map=seller.column_map if seller else None,
+                sheet=seller.sheet if seller else None,
+            )
+            outcome.info = reader.info
+            for chunk in reader.chunks():
+                result = validate_chunk(chunk, ctx)
+                bad = {e.line for e in result.errors}
+                outcome.lines += len(chunk)
+                outcome.rejected += len(bad)
+                outcome.accepted += len(chunk) - len(bad)
+                outcome.errors.extend(result.errors)
+                before = len(grouper.duplicate_lines)
+                packages = grouper.add(result.shipments)
+                new_dups = grouper.duplicate_lines[before:]
+                outcome.duplicates = grouper.duplicates
+                outcome.warnings.extend(_merge_warnings(result.warnings, new_dups))
+                del grouper.duplicate_lines[:]  # the report has them now; keep memory flat
+                if progress is not None:
+                    progress(outcome.lines, _tell(fh), size)
+                yield packages
+    except FileRejected as exc:
+        outcome.file_error = exc.reason
+        outcome.file_hint = exc.hint
+    except FileNotFoundError as exc:
+        outcome.file_error = f"the file does not exist ({exc.filename})"
+    except IsADirectoryError:
+        outcome.file_error = "this is a folder, not a file"
+
+
+def _merge_warnings(
+    warnings: list[LineWarning], duplicates: list[tuple[int, int]]
+) -> list[LineWarning]:
+    if not duplicates:
+        return warnings
+    dup = [
+        LineWarning(line, None, "", f"same as line {first}; confirmed once")
+        for line, first in duplicates
+    ]
+    return sorted([*warnings, *dup], key=lambda w: w.line)
+
+
+@contextlib.contextmanager
+def convert_progress(path: Path) -> Iterator[Progress | None]:
+    """A rich progress bar over the file's bytes when stdout is a terminal, else nothing."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[lines]:>10,} lines"),
+        TimeRemainingColumn(),
+    )
+    with bar:
+        task = bar.add_task(Path(path).name, total=None, lines=0)
+
+        def update(lines: int, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None, lines=lines)
+
+        yield update
+
+
+def _tell(fh: BinaryIO) -> int:
+    with contextlib.suppress(OSError, ValueError):
+        return fh.tell()
+    return 0
+
+
+def _remove(paths: list[Path]) -> None:
+    for p in paths:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()

@@ -1,0 +1,220 @@
+"""Reports written back to sellers: a CSV for people, a JSON for machines.
+
+Sections, one per report kind:
+
+* cells and files — ``safe_cell`` (formula-safe text), ``write_atomic`` (temp name, rename);
+* file report — what local validation made of one input file (``FileOutcome``).
+
+The CSV opens in Excel without surprises: UTF-8 with a BOM (or Excel reads it as the
+local code page), CRLF line ends, and every cell that Excel would take for a formula
+(a value or message starting with = + - @, tab or CR) prefixed with an apostrophe, so a
+hostile or unlucky cell such as ``=HYPERLINK(...)`` is shown, never run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import heapq
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, TextIO
+
+from feeds.model import LineError, LineWarning
+from processors.convert import FileOutcome
+
+# ---------------------------------------------------------------------------------------
+# Cells and files
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """Text that Excel and other spreadsheets show as typed instead of evaluating it."""
+    if text and text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write ``path`` through ``write`` under a temporary name in the same folder, then rename.
+
+    A reader of the folder (the seller's SFTP client, a sync tool) sees the old file or
+    the complete new one, never a half-written report.
+    """
+    path = Path(path)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    return path
+
+
+def _csv_writer(fh: IO[bytes]) -> tuple[io.TextIOWrapper, Any]:
+    text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="", write_through=False)
+    return text, csv.writer(text, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+
+
+# ---------------------------------------------------------------------------------------
+# File report: local validation of one input file
+
+FILE_REPORT_COLUMNS = ("line", "severity", "column", "value", "reason")
+
+
+def file_report_paths(folder: Path, input_name: str) -> tuple[Path, Path]:
+    """Where the CSV and JSON reports of ``input_name`` go inside ``folder``."""
+    stem = Path(input_name).name
+    return Path(folder) / f"{stem}.report.csv", Path(folder) / f"{stem}.report.json"
+
+
+def write_file_reports(outcome: FileOutcome, folder: Path) -> tuple[Path, Path]:
+    """Write both reports of one input file into ``folder``; return their paths."""
+    csv_path, json_path = file_report_paths(folder, outcome.file)
+    write_atomic(csv_path, lambda fh: write_file_report_csv(outcome, fh))
+    write_atomic(json_path, lambda fh: write_file_report_json(outcome, fh))
+    return csv_path, json_path
+
+
+def file_summary(outcome: FileOutcome) -> dict[str, Any]:
+    """The counts and what was found out about the file, keyed as the JSON report keys them."""
+    info = outcome.info
+    return {
+        "file": outcome.file,
+        "kind": info.kind if info else None,
+        "encoding": info.encoding if info else None,
+        "delimiter": info.delimiter if info else None,
+        "sheet": info.sheet if info else None,
+        "columns": {k: v for k, v in info.columns.items() if v is not None} if info else {},
+        "unknown_columns": list(info.unknown_columns) if info else [],
+        "lines": outcome.lines,
+        "accepted": outcome.accepted,
+        "rejected": outcome.rejected,
+        "duplicates": outcome.duplicates,
+        "packages": outcome.packages,
+        "outputs": [p.name for p in outcome.outputs],
+        "file_error": outcome.file_error,
+        "file_hint": outcome.file_hint,
+    }
+
+
+def write_file_report_json(outcome: FileOutcome, fh: IO[bytes]) -> None:
+    """One JSON object, streamed: errors and warnings are never all in memory at once."""
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
+    try:
+        write_file_report_json_text(outcome, text)
+        text.flush()
+    finally:
+        text.detach()
+
+
+def write_file_report_json_text(outcome: FileOutcome, out: TextIO) -> None:
+    summary = file_summary(outcome)
+    out.write("{")
+    for key, value in summary.items():
+        out.write(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}, ")
+    out.write('"warnings": [')
+    _json_items(outcome.warnings, out)
+    out.write('], "errors": [')
+    _json_items(outcome.errors, out)
+    out.write("]}\n")
+
+
+def _json_items(problems: Iterable[LineError | LineWarning], out: TextIO) -> None:
+    first = True
+    for p in problems:
+        item = {"line": p.line, "column": p.column, "value": p.value, "reason": p.reason}
+        out.write(("" if first else ", ") + json.dumps(item, ensure_ascii=False))
+        first = False
+
+
+def write_file_report_csv(outcome: FileOutcome, fh: IO[bytes]) -> None:
+    """Summary rows, a blank row, then one row per problem in line order."""
+    text, writer = _csv_writer(fh)
+    try:
+        for label, value in _summary_rows(outcome):
+            writer.writerow([safe_cell(label), safe_cell(value)])
+        writer.writerow([])
+        writer.writerow(FILE_REPORT_COLUMNS)
+        for severity, p in _in_line_order(outcome):
+            column, value, reason = p.column or "", p.value, p.reason
+            writer.writerow([p.line, severity, *map(safe_cell, (column, value, reason))])
+        text.flush()
+    finally:
+        text.detach()
+
+
+def _summary_rows(outcome: FileOutcome) -> Iterator[tuple[str, str]]:
+    info = outcome.info
+    yield "File", outcome.file
+    if outcome.file_error is not None:
+        reason = outcome.file_error
+        if outcome.file_hint:
+            reason += f" ({outcome.file_hint})"
+        yield "File rejected", reason
+    if info is not None:
+        if info.kind == "xlsx":
+            yield "Sheet", info.sheet or ""
+        else:
+            yield "Encoding", info.encoding or ""
+            yield "Delimiter", {"\t": "tab"}.get(info.delimiter or "", info.delimiter or "")
+        if info.unknown_columns:
+            yield "Ignored columns", ", ".join(info.unknown_columns)
+    yield "Lines", str(outcome.lines)
+    yield "Accepted", str(outcome.accepted)
+    yield "Rejected", str(outcome.rejected)
+    yield "Duplicates (sent once)", str(outcome.duplicates)
+    if outcome.outputs:
+        yield "Feed files", ", ".join(p.name for p in outcome.outputs)
+
+
+def _in_line_order(outcome: FileOutcome) -> Iterator[tuple[str, LineError | LineWarning]]:
+    errors = (("error", e) for e in outcome.errors)
+    warnings = (("warning", w) for w in outcome.warnings)
+    return heapq.merge(errors, warnings, key=lambda pair: pair[1].line)
+
+
+#: ``validate --json`` prints exactly the JSON report.
+write_validate_json = write_file_report_json_text
+
+
+def file_summary_text(outcome: FileOutcome, max_errors: int = 20) -> str:
+    """A few lines for a terminal: what the file is, the counts, the first errors."""
+    info = outcome.info
+    out = [f"{outcome.file}:"]
+    if info is not None:
+        if info.kind == "xlsx":
+            out.append(f"  sheet {info.sheet!r}")
+        else:
+            delim = {"\t": "tab"}.get(info.delimiter or "", repr(info.delimiter))
+            out.append(f"  {info.kind}, encoding {info.encoding}, delimiter {delim}")
+        if info.unknown_columns:
+            out.append("  ignored columns: " + ", ".join(info.unknown_columns))
+    if outcome.file_error is not None:
+        hint = f" ({outcome.file_hint})" if outcome.file_hint else ""
+        out.append(f"  FILE REJECTED: {outcome.file_error}{hint}")
+        return "\n".join(out)
+    out.append(
+        f"  {outcome.lines} lines: {outcome.accepted} accepted, {outcome.rejected} rejected, "
+        f"{outcome.duplicates} duplicates, {len(outcome.warnings)} warnings"
+    )
+    if outcome.outputs:
+        out.append("  wrote " + ", ".join(str(p) for p in outcome.outputs))
+    shown = outcome.errors.head(max_errors)
+    for e in shown:
+        column = f" [{e.column}]" if e.column else ""
+        value = f" {e.value!r}" if e.value else ""
+        out.append(f"  line {e.line}{column}{value}: {e.reason}")
+    if len(outcome.errors) > len(shown):
+        out.append(f"  ... and {len(outcome.errors) - len(shown)} more errors in the report")
+    return "\n".join(out)
