@@ -1,0 +1,394 @@
+"""The simulator's HTTP side: one loopback server playing LWA, the SP-API and S3.
+
+Built on the standard library's threading server on purpose: it gives direct access to the
+socket, so "the connection drops before/after the work" is a real dropped connection, not
+an imitation, and it adds no dependency to the product.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import re
+import secrets
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from feeds.simulator import feeds_api, orders_api
+from feeds.simulator.auth import UNAUTHORIZED_MESSAGE, LwaError, TokenStore
+from feeds.simulator.config import SimulatorConfig
+from feeds.simulator.faults import FaultInjector, RateLimiter, rate_header
+from feeds.simulator.orderbook import OrderBook
+from feeds.simulator.state import Counters, Document, Feed
+from feeds.simulator.wire import Answer, ApiError, Request, error_answer, json_answer
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Simulator", Request], Answer]
+DEFAULT_BOOK_SIZE = 300
+
+_FEEDS = "/feeds/2021-06-30"
+_ORDERS = "/orders/v0/orders"
+#: (method, path pattern, operation, handler). SP-API operations need an access token.
+ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
+    (
+        "POST",
+        re.compile(rf"{_FEEDS}/documents"),
+        "createFeedDocument",
+        feeds_api.create_feed_document,
+    ),
+    (
+        "GET",
+        re.compile(rf"{_FEEDS}/documents/(?P<feedDocumentId>[^/]+)"),
+        "getFeedDocument",
+        feeds_api.get_feed_document,
+    ),
+    ("POST", re.compile(rf"{_FEEDS}/feeds"), "createFeed", feeds_api.create_feed),
+    ("GET", re.compile(rf"{_FEEDS}/feeds"), "getFeeds", feeds_api.get_feeds),
+    ("GET", re.compile(rf"{_FEEDS}/feeds/(?P<feedId>[^/]+)"), "getFeed", feeds_api.get_feed),
+    (
+        "DELETE",
+        re.compile(rf"{_FEEDS}/feeds/(?P<feedId>[^/]+)"),
+        "cancelFeed",
+        feeds_api.cancel_feed,
+    ),
+    ("GET", re.compile(_ORDERS), "getOrders", orders_api.get_orders),
+    ("GET", re.compile(rf"{_ORDERS}/(?P<orderId>[^/]+)"), "getOrder", orders_api.get_order),
+    (
+        "GET",
+        re.compile(rf"{_ORDERS}/(?P<orderId>[^/]+)/orderItems"),
+        "getOrderItems",
+        orders_api.get_order_items,
+    ),
+    (
+        "POST",
+        re.compile(rf"{_ORDERS}/(?P<orderId>[^/]+)/shipmentConfirmation"),
+        "confirmShipment",
+        orders_api.confirm_shipment,
+    ),
+]
+_DOCUMENTS = re.compile(r"/s3/feed-documents/(?P<documentId>[^/]+)")
+TOKEN_PATH = "/auth/o2/token"
+
+
+class Simulator:
+    """A running simulated Amazon. Use as a context manager, or call :meth:`stop`."""
+
+    def __init__(self, config: SimulatorConfig, orderbook: OrderBook | None = None) -> None:
+        self.config = config
+        self.orderbook = (
+            orderbook
+            if orderbook is not None
+            else OrderBook.generate(config.seed, DEFAULT_BOOK_SIZE)
+        )
+        self.counters = Counters()
+        self.lock = threading.RLock()
+        self.feeds: dict[str, Feed] = {}
+        self.documents: dict[str, Document] = {}
+        self.page_tokens: dict[str, tuple[list[str], int, int]] = {}
+        self.tokens = TokenStore(
+            config.client_id, config.client_secret, config.refresh_token, config.token_lifetime
+        )
+        self.faults = FaultInjector(config.faults, config.seed)
+        self.limiter = RateLimiter()
+        self.signing_key = secrets.token_bytes(32)
+        self._ids = random.Random(f"ids-{config.seed}")
+        self._next_feed = 50_000_000_000 + self._ids.randrange(10**9)
+        self._advance_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._server = _Server((config.host, config.port), _RequestHandler)
+        self._server.sim = self
+        port = self._server.server_address[1]
+        self.url = f"http://{config.host}:{port}"
+        self._threads = [
+            threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="sim-http",
+                daemon=True,
+            ),
+            threading.Thread(target=self._ticker, name="sim-feeds", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    # -- ids ----------------------------------------------------------------------------
+
+    def new_feed_id(self) -> str:
+        with self.lock:
+            self._next_feed += 1
+            return str(self._next_feed)
+
+    def new_document_id(self) -> str:
+        with self.lock:
+            token = uuid.UUID(int=self._ids.getrandbits(128))
+            return f"amzn1.tortuga.4.na.{token}.T{self._ids.randrange(10**12)}"
+
+    # -- feed processing ----------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def advance(self) -> None:
+        """Move feeds along IN_QUEUE → IN_PROGRESS → DONE as their time comes."""
+        delay = self.config.processing_delay
+        with self._advance_lock:
+            with self.lock:
+                moving = [f for f in self.feeds.values() if f.status in ("IN_QUEUE", "IN_PROGRESS")]
+            for feed in sorted(moving, key=lambda f: f.feed_id):
+                elapsed = (datetime.now(UTC) - feed.created).total_seconds()
+                with self.lock:
+                    if feed.status == "IN_QUEUE" and elapsed >= delay:
+                        feed.status = "IN_PROGRESS"
+                        feed.started = datetime.now(UTC)
+                    finish = (
+                        feed.status == "IN_PROGRESS"
+                        and feed.fate != "stuck"
+                        and elapsed >= 2 * delay
+                    )
+                if finish:
+                    try:
+                        feeds_api.finish_feed(self, feed)
+                    except Exception:  # a simulator bug must not wedge the feed queue
+                        log.exception("simulator: processing feed %s failed", feed.feed_id)
+                        with self.lock:
+                            feed.fate = "fatal"
+                        feeds_api.finish_feed(self, feed)
+
+    def _ticker(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(0.05)
+            self._wake.clear()
+            if not self._stopping.is_set():
+                self.advance()
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        self._wake.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for t in self._threads:
+            t.join(timeout=5)
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_simulator(
+    config: SimulatorConfig | None = None, orderbook: OrderBook | None = None
+) -> Simulator:
+    """Start a simulator listening on ``config.host:config.port`` (0: a free port)."""
+    return Simulator(config or SimulatorConfig(), orderbook)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    sim: Simulator
+
+
+class _Dropped(Exception):
+    """Close the connection without an answer."""
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "shipfeed-simulator"
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("simulator: " + format, *args)
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _read_request(self) -> Request:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        parts = urlsplit(self.path)
+        return Request(
+            method=self.command,
+            path=unquote(parts.path),
+            params={},
+            query=parse_qs(parts.query, keep_blank_values=True),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            raw_query=parts.query,
+        )
+
+    def _send(self, answer: Answer, operation: str | None) -> None:
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        limit = rate_header(operation) if operation else None
+        if limit:
+            self.send_header("x-amzn-RateLimit-Limit", limit)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(answer.body)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _dispatch(self) -> None:
+        sim = self.server.sim
+        try:
+            req = self._read_request()
+        except (ValueError, OSError):
+            self.close_connection = True
+            return
+        operation, handler = self._route(req)
+        try:
+            answer = self._serve(sim, req, operation, handler)
+        except _Dropped:
+            self._drop()
+            return
+        except Exception:
+            log.exception("simulator: %s %s failed", req.method, req.path)
+            answer = error_answer(
+                500, "InternalFailure", "We encountered an internal error. Please try again."
+            )
+        self._send(answer, operation)
+
+    def _route(self, req: Request) -> tuple[str | None, Handler | None]:
+        if req.path == TOKEN_PATH:
+            return "lwaToken", _lwa_token if req.method == "POST" else None
+        m = _DOCUMENTS.fullmatch(req.path)
+        if m:
+            req.params = m.groupdict()
+            if req.method == "PUT":
+                return "uploadDocument", feeds_api.upload_document
+            if req.method == "GET":
+                return "downloadDocument", feeds_api.download_document
+            return None, None
+        for method, pattern, operation, handler in ROUTES:
+            m = pattern.fullmatch(req.path)
+            if m and method == req.method:
+                req.params = m.groupdict()
+                return operation, handler
+        return None, None
+
+    def _fault(self, kind: str, operation: str, *, rates: bool) -> bool:
+        sim = self.server.sim
+        hit = (
+            sim.faults.hits(kind, operation) if rates else sim.faults.hits_trigger(kind, operation)
+        )
+        if hit:
+            sim.counters.fault(kind, operation)
+        return hit
+
+    def _serve(
+        self, sim: Simulator, req: Request, operation: str | None, handler: Handler | None
+    ) -> Answer:
+        if operation is None or handler is None:
+            return error_answer(
+                404,
+                "NotFound",
+                "Resource not found.",
+                f"No operation answers {req.method} {req.path}.",
+            )
+        sim.counters.call(operation)
+        api = operation not in ("lwaToken", "uploadDocument", "downloadDocument")
+        if self._fault("drop", operation, rates=api):
+            raise _Dropped
+        if self._fault("slow", operation, rates=api):
+            time.sleep(sim.config.faults.slow_seconds)
+        if api:
+            token = req.headers.get("x-amz-access-token")
+            refused = sim.tokens.check(token)
+            if refused is not None:
+                return error_answer(403, "Unauthorized", UNAUTHORIZED_MESSAGE, refused)
+            assert token is not None
+            if self._fault("expire_tokens", operation, rates=True):
+                sim.tokens.expire(token)
+                return error_answer(
+                    403, "Unauthorized", UNAUTHORIZED_MESSAGE, sim.tokens.check(token) or ""
+                )
+        if self._fault("error500", operation, rates=api):
+            return error_answer(
+                500, "InternalFailure", "We encountered an internal error. Please try again."
+            )
+        if self._fault("error503", operation, rates=api):
+            return error_answer(
+                503, "ServiceUnavailable", "Service is temporarily unavailable. Please try again."
+            )
+        if api and (
+            self._fault("throttle", operation, rates=True)
+            or (sim.config.enforce_rate_limits and not sim.limiter.allow(operation))
+        ):
+            sim.counters.throttle(operation)
+            return error_answer(
+                429, "QuotaExceeded", "You exceeded your quota for the requested resource."
+            )
+        try:
+            answer = handler(sim, req)
+        except ApiError as exc:
+            answer = exc.answer()
+        if self._fault("drop_after", operation, rates=api):
+            raise _Dropped
+        return answer
+
+
+def _lwa_token(sim: Simulator, req: Request) -> Answer:
+    """LWA's token endpoint: form-encoded in, JSON out, OAuth-style errors."""
+    ctype = req.headers.get("content-type", "")
+    if not ctype.startswith("application/x-www-form-urlencoded"):
+        return json_answer(
+            400,
+            {
+                "error": "invalid_request",
+                "error_description": "Content-Type must be application/x-www-form-urlencoded.",
+            },
+        )
+    try:
+        form = {k: v[-1] for k, v in parse_qs(req.body.decode(), keep_blank_values=True).items()}
+    except UnicodeDecodeError:
+        form = {}
+    try:
+        return json_answer(200, sim.tokens.grant(form))
+    except LwaError as exc:
+        return Answer(
+            exc.status,
+            json.dumps({"error": exc.error, "error_description": exc.description}).encode(),
+        )

@@ -1,0 +1,92 @@
+"""Login with Amazon (LWA) as the simulator plays it: refresh token in, access token out.
+
+Access tokens are random and remembered with their expiry, so a caller holding an old or
+made-up token is refused the way Amazon refuses it (403 Unauthorized), and a test can make
+one token expire early to see the caller refresh.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+UNAUTHORIZED_MESSAGE = "Access to requested resource is denied."
+EXPIRED_DETAILS = "The access token you provided has expired."
+INVALID_DETAILS = "The access token you provided is revoked, malformed or invalid."
+
+
+@dataclass
+class LwaError(Exception):
+    status: int
+    error: str
+    description: str
+
+
+class TokenStore:
+    def __init__(
+        self, client_id: str, client_secret: str, refresh_token: str, lifetime: int
+    ) -> None:
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._refresh_token = refresh_token
+        self._lifetime = lifetime
+        self._lock = threading.Lock()
+        self._expiry: dict[str, float] = {}
+
+    def grant(self, form: dict[str, str]) -> dict[str, object]:
+        """Answer a token request, or raise LwaError with LWA's status and error code."""
+        grant_type = form.get("grant_type", "")
+        if grant_type not in ("refresh_token", "client_credentials"):
+            raise LwaError(
+                400, "unsupported_grant_type", "The authorization grant type is not supported."
+            )
+        if not form.get("client_id") or not form.get("client_secret"):
+            raise LwaError(400, "invalid_request", "client_id and client_secret are required.")
+        if not (
+            secrets.compare_digest(form["client_id"], self._client_id)
+            and secrets.compare_digest(form["client_secret"], self._client_secret)
+        ):
+            raise LwaError(401, "invalid_client", "Client authentication failed")
+        if grant_type == "refresh_token":
+            given = form.get("refresh_token", "")
+            if not given:
+                raise LwaError(400, "invalid_request", "refresh_token is required.")
+            if not secrets.compare_digest(given, self._refresh_token):
+                raise LwaError(
+                    400,
+                    "invalid_grant",
+                    "The request has an invalid grant parameter : refresh_token",
+                )
+        elif not form.get("scope"):
+            raise LwaError(400, "invalid_scope", "scope is required for client_credentials.")
+        token = "Atza|" + secrets.token_urlsafe(48)
+        with self._lock:
+            self._expiry[token] = time.monotonic() + self._lifetime
+        answer: dict[str, object] = {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": self._lifetime,
+        }
+        if grant_type == "refresh_token":
+            answer["refresh_token"] = self._refresh_token
+        return answer
+
+    def check(self, token: str | None) -> str | None:
+        """None when the token is good, else the 403 details to answer with."""
+        if not token:
+            return ""
+        with self._lock:
+            expiry = self._expiry.get(token)
+        if expiry is None:
+            return INVALID_DETAILS
+        if time.monotonic() >= expiry:
+            return EXPIRED_DETAILS
+        return None
+
+    def expire(self, token: str) -> None:
+        """Make a token expire now: the "token expired early" fault."""
+        with self._lock:
+            if token in self._expiry:
+                self._expiry[token] = 0.0

@@ -1,0 +1,78 @@
+"""The simulator's memory besides orders: feeds, documents, and what it was asked to do.
+
+Counters are the tests' ground truth for "nothing lost, nothing sent twice": every
+confirmation Amazon accepted is counted per (order, item), whichever way it arrived.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Counters:
+    """What the simulator received and did, safe to bump from many request threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.feeds_created = 0
+        self.messages_processed = 0
+        self.package_edits = 0  # confirmShipment repeats of a packageReferenceId
+        self.confirmations: Counter[tuple[str, str]] = Counter()  # accepted confirmations
+        self.units_confirmed: Counter[tuple[str, str]] = Counter()  # units those shipped
+        self.api_calls: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()  # "kind:operation" -> times injected
+
+    def add(
+        self, *, feeds_created: int = 0, messages_processed: int = 0, package_edits: int = 0
+    ) -> None:
+        with self._lock:
+            self.feeds_created += feeds_created
+            self.messages_processed += messages_processed
+            self.package_edits += package_edits
+
+    def call(self, operation: str) -> None:
+        with self._lock:
+            self.api_calls[operation] += 1
+
+    def throttle(self, operation: str) -> None:
+        with self._lock:
+            self.throttled[operation] += 1
+
+    def fault(self, kind: str, operation: str) -> None:
+        with self._lock:
+            self.faults[f"{kind}:{operation}"] += 1
+
+    def confirmed(self, order_id: str, items: list[tuple[str, int]]) -> None:
+        with self._lock:
+            for item_id, units in items:
+                self.confirmations[(order_id, item_id)] += 1
+                self.units_confirmed[(order_id, item_id)] += units
+
+
+@dataclass
+class Document:
+    """A feed document: an upload slot from createFeedDocument, or a result report."""
+
+    document_id: str
+    content_type: str
+    content: bytes | None = None  # None until uploaded
+    compressed: bool = False  # served gzipped, announced as GZIP by getFeedDocument
+
+
+@dataclass
+class Feed:
+    feed_id: str
+    feed_type: str
+    marketplace_ids: list[str]
+    input_document_id: str
+    created: datetime
+    status: str = "IN_QUEUE"
+    fate: str = "normal"  # normal | fatal | stuck: decided by faults at createFeed
+    started: datetime | None = None
+    ended: datetime | None = None
+    result_document_id: str | None = None
+    feed_options: dict[str, str] = field(default_factory=dict)
