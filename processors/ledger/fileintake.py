@@ -1,0 +1,239 @@
+"""Intake of one input file in one transaction, fed in chunks.
+
+A million-line file must not need a million Shipments in memory, and must still land
+all-or-nothing: the caller streams chunks into one open transaction and either finishes
+(commit) or aborts (rollback). Every input line ends as exactly one of: a queued line, a
+duplicate, a conflict (all three rows in ``lines``) or a rejected line (``rejected_lines``),
+and finish_file refuses to commit a file whose count does not add up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from itertools import islice
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, RootTransaction, insert, select, update
+
+from feeds.model import LineError, Shipment
+from processors.ledger.errors import LedgerError, UnaccountedLines
+from processors.ledger.records import FileRecord
+from processors.ledger.schema import files, lines, rejected_lines
+from processors.ledger.statuses import BLOCKING, FileStatus, LineStatus
+
+CHUNK = 5_000  # lines per duplicate lookup and per executemany
+_BLOCKING = [s.value for s in BLOCKING]
+
+Key = tuple[str, str | None]
+
+
+class FileIntake:
+    """An open intake: add_lines() any number of times, then finish_file() or abort()."""
+
+    def __init__(
+        self, conn: Connection, tx: RootTransaction, file_row: dict[str, Any], now: datetime
+    ) -> None:
+        self._conn = conn
+        self._tx = tx
+        self._file = file_row
+        self._now = now
+        self._accepted = 0
+        self._duplicates = 0
+        self._conflicts = 0
+        self._rejected_lines: set[int] = set()
+        self._open = True
+
+    @property
+    def file_id(self) -> int:
+        return int(self._file["id"])
+
+    # -- adding -----------------------------------------------------------------------
+
+    def add_lines(
+        self, shipments: Iterable[Shipment] = (), rejected: Iterable[LineError] = ()
+    ) -> None:
+        """Record a chunk of validated lines and rejected lines, in the open transaction."""
+        self._check_open()
+        it: Iterator[Shipment] = iter(shipments)
+        while chunk := list(islice(it, CHUNK)):
+            self._add_chunk(chunk)
+        rows: list[dict[str, Any]] = [
+            {
+                "file_id": self.file_id,
+                "line_no": e.line,
+                "column_name": e.column,
+                "value": e.value,
+                "reason": e.reason,
+            }
+            for e in rejected
+        ]
+        for i in range(0, len(rows), CHUNK):
+            part = rows[i : i + CHUNK]
+            self._conn.execute(insert(rejected_lines), part)
+            self._rejected_lines.update(r["line_no"] for r in part)
+
+    def _earlier(self, order_ids: list[str]) -> dict[Key, list[dict[str, Any]]]:
+        """Lines of this seller for these orders that are queued, sent or confirmed.
+
+        Runs inside the intake transaction, so it also sees earlier chunks of this file.
+        """
+        found: dict[Key, list[dict[str, Any]]] = {}
+        q = (
+            select(
+                lines.c.id,
+                lines.c.order_id,
+                lines.c.order_item_id,
+                lines.c.tracking_number,
+                lines.c.status,
+                lines.c.line_no,
+                files.c.name,
+            )
+            .join(files, files.c.id == lines.c.file_id)
+            .where(
+                lines.c.seller == self._file["seller"],
+                lines.c.order_id.in_(order_ids),
+                lines.c.status.in_(_BLOCKING),
+            )
+            .order_by(lines.c.id)
+        )
+        for r in self._conn.execute(q).mappings():
+            found.setdefault((r["order_id"], r["order_item_id"]), []).append(dict(r))
+        return found
+
+    def _add_chunk(self, chunk: list[Shipment]) -> None:
+        seller, file_id, now = self._file["seller"], self.file_id, self._now
+        earlier = self._earlier(sorted({s.order_id for s in chunk}))
+        first: list[dict[str, Any]] = []  # rows whose fate needs no id from this chunk
+        # Repeats of a line earlier in this same chunk: inserted after it, to point at its id.
+        later: list[tuple[dict[str, Any], int]] = []
+        in_chunk: dict[Key, list[tuple[str | None, int]]] = {}
+        for s in chunk:
+            row = {
+                "file_id": file_id,
+                "seller": seller,
+                "line_no": s.line,
+                "order_id": s.order_id,
+                "order_item_id": s.order_item_id,
+                "quantity": s.quantity,
+                "ship_date": s.ship_date,
+                "carrier_code": s.carrier_code,
+                "carrier_name": s.carrier_name,
+                "tracking_number": s.tracking_number,
+                "ship_method": s.ship_method,
+                "status": LineStatus.IN_QUEUE.value,
+                "attempts": 0,
+                "message": None,
+                "duplicate_of": None,
+                "status_changed_at": now,
+                "updated_at": now,
+            }
+            key = (s.order_id, s.order_item_id)
+            prior = earlier.get(key, ())
+            same = [p for p in prior if p["tracking_number"] == s.tracking_number]
+            confirmed = [p for p in prior if p["status"] == LineStatus.CONFIRMED]
+            same_here = [ln for t, ln in in_chunk.get(key, ()) if t == s.tracking_number]
+            if same:
+                # Prefer pointing at a confirmed line: that is what the seller needs to know.
+                p = next((p for p in same if p["status"] == LineStatus.CONFIRMED), same[0])
+                row["status"] = LineStatus.DUPLICATE.value
+                row["duplicate_of"] = p["id"]
+                row["message"] = (
+                    f"duplicate of line {p['line_no']} of {p['name']}, already {p['status']}"
+                    "; not sent again"
+                )
+                self._duplicates += 1
+            elif confirmed:
+                p = confirmed[-1]
+                row["status"] = LineStatus.CONFLICT.value
+                row["duplicate_of"] = p["id"]
+                row["message"] = (
+                    f"already confirmed with tracking {p['tracking_number'] or '(none)'} "
+                    f"(line {p['line_no']} of {p['name']}); not sent unless an operator "
+                    "forces it"
+                )
+                self._conflicts += 1
+            elif same_here:
+                row["status"] = LineStatus.DUPLICATE.value
+                row["message"] = (
+                    f"duplicate of line {same_here[0]} of {self._file['name']}, already "
+                    "in_queue; not sent again"
+                )
+                later.append((row, same_here[0]))
+                self._duplicates += 1
+                continue
+            else:
+                in_chunk.setdefault(key, []).append((s.tracking_number, s.line))
+                self._accepted += 1
+            first.append(row)
+        if first:
+            self._conn.execute(insert(lines), first)
+        if later:
+            ids = dict(
+                self._conn.execute(
+                    select(lines.c.line_no, lines.c.id).where(
+                        lines.c.file_id == file_id,
+                        lines.c.line_no.in_(sorted({ln for _, ln in later})),
+                        lines.c.status == LineStatus.IN_QUEUE,
+                    )
+                ).all()
+            )
+            for row, ln in later:
+                row["duplicate_of"] = ids[ln]
+            self._conn.execute(insert(lines), [r for r, _ in later])
+
+    # -- ending -----------------------------------------------------------------------
+
+    def finish_file(self, lines_in_file: int | None = None) -> FileRecord:
+        """Commit the file. ``lines_in_file``: the data rows the reader produced; when
+        given, every one of them must have been recorded, or nothing is."""
+        self._check_open()
+        recorded = self._accepted + self._duplicates + self._conflicts
+        counted = recorded + len(self._rejected_lines)
+        if lines_in_file is not None and counted != lines_in_file:
+            self.abort()
+            raise UnaccountedLines(
+                f"{self._file['name']}: {lines_in_file} lines read but {counted} recorded "
+                f"({recorded} shipments, {len(self._rejected_lines)} rejected); nothing was "
+                "recorded so that no line is lost",
+                hint="this is a bug in shipfeed; keep the file and report it",
+            )
+        values = {
+            "lines": counted if lines_in_file is None else lines_in_file,
+            "accepted": self._accepted,
+            "rejected": len(self._rejected_lines),
+            "duplicates": self._duplicates,
+            "conflicts": self._conflicts,
+            "status": FileStatus.QUEUED.value,
+        }
+        self._conn.execute(update(files).where(files.c.id == self.file_id).values(**values))
+        self._file.update(values)
+        self._tx.commit()
+        self._close()
+        return FileRecord.from_mapping(self._file)
+
+    def abort(self) -> None:
+        """Forget everything added: the file was not taken in."""
+        if self._open:
+            self._tx.rollback()
+            self._close()
+
+    def _close(self) -> None:
+        self._open = False
+        self._conn.close()
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise LedgerError(f"intake of {self._file['name']} is already finished or aborted")
+
+    def __enter__(self) -> FileIntake:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.abort()  # finish_file() already committed when it was called

@@ -1,0 +1,178 @@
+"""The ledger's tables, as SQLAlchemy Core metadata shared by the store and the migrations.
+
+Core (not the ORM) because intake inserts up to a million rows per file with executemany
+and every transition is a set-based UPDATE; there is no object graph worth mapping.
+Times are stored in UTC and always come back timezone-aware (see UTCDateTime).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+# BIGINT ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the autoincrementing rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on both backends.
+
+    SQLite has no time zone type, so values are stored as naive UTC there; refusing naive
+    input stops a local wall-clock time from being mistaken for UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the ledger stores aware UTC times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _ts(name: str, nullable: bool = False) -> Column[Any]:
+    return Column(name, UTCDateTime(), nullable=nullable)
+
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seller", String(100), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    _ts("received_at"),
+    Column("lines", Integer, nullable=False, default=0),
+    Column("accepted", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("conflicts", Integer, nullable=False, default=0),
+    Column("status", String(20), nullable=False),
+    Column("result_report", Text),
+    Column("error_report", Text),
+    _ts("reported_at", nullable=True),
+    # The same content from the same seller is the same file, even under another name.
+    UniqueConstraint("seller", "sha256"),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seller", String(100), nullable=False),
+    Column("state", String(20), nullable=False),
+    # The exact bytes built once: a resumed upload sends the same document, never a rebuild.
+    Column("content", LargeBinary, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("feed_document_id", Text),
+    # Pre-signed and short-lived, but kept so an upload cut off mid-way can be retried
+    # while it is still valid; it grants only a PUT of this one document.
+    Column("upload_url", Text),
+    Column("amazon_feed_id", String(100)),
+    _ts("created_at"),
+    _ts("uploaded_at", nullable=True),
+    _ts("submitted_at", nullable=True),
+    _ts("last_polled_at", nullable=True),
+    Column("poll_count", Integer, nullable=False, default=0),
+    Column("processing_status", String(30)),
+    Column("result_document_id", Text),
+    Column("summary", JSON),
+    Column("reason", Text),
+    _ts("finished_at", nullable=True),
+    _ts("updated_at"),
+    Index(None, "state"),
+)
+
+lines = Table(
+    "lines",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("file_id", ForeignKey("files.id"), nullable=False),
+    Column("seller", String(100), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("order_id", String(50), nullable=False),
+    Column("order_item_id", String(50)),
+    Column("quantity", Integer),
+    _ts("ship_date"),
+    Column("carrier_code", String(100)),
+    Column("carrier_name", Text),
+    Column("tracking_number", String(100)),
+    Column("ship_method", Text),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("feed_id", ForeignKey("feeds.id")),
+    Column("message_id", Integer),
+    Column("result_code", String(20)),
+    Column("message", Text),
+    Column("duplicate_of", BigId),
+    _ts("status_changed_at"),
+    _ts("updated_at"),
+    Index(None, "seller", "status", "id"),
+    Index(None, "order_id"),
+    Index(None, "file_id", "line_no"),
+    Index(None, "feed_id"),
+    Index(None, "status", "status_changed_at"),
+)
+
+rejected_lines = Table(
+    "rejected_lines",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("file_id", ForeignKey("files.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("column_name", Text),
+    Column("value", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Index(None, "file_id", "line_no"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("line_id", ForeignKey("lines.id"), nullable=False),
+    _ts("at"),
+    Column("from_status", String(20), nullable=False),
+    Column("to_status", String(20), nullable=False),
+    Column("feed_id", Integer),
+    Column("message", Text),
+    Index(None, "line_id", "id"),
+)

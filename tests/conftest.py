@@ -1,0 +1,30 @@
+"""Shared pytest fixtures. Each block belongs to one part of shipfeed; add, don't rewrite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# -- ledger: every ledger test runs on SQLite and on PostgreSQL -----------------------
+from ledger_db import BACKENDS, ledger_db_url
+
+from processors.ledger.store import Ledger
+
+
+@pytest.fixture(params=BACKENDS)
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database, on each backend in turn."""
+    with ledger_db_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def ledger(ledger_url: str) -> Iterator[Ledger]:
+    """A migrated, empty ledger (max_resends=3) on each backend in turn."""
+    lg = Ledger.open(ledger_url, max_resends=3)
+    try:
+        yield lg
+    finally:
+        lg.close()
