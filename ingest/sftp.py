@@ -1,0 +1,374 @@
+"""The inbox and outbox on a seller's SFTP server (paramiko), polled.
+
+Same rules as the local folder (ingest.names, ingest.settle), applied to listdir_attr
+results across polls. Everything happens server-side with renames: claim into
+``<work>/processing``, then ``<work>/archive/YYYY/MM/DD`` or ``<work>/quarantine``, where
+``<work>`` defaults to ``<inbox>/.shipfeed``. Reports are uploaded under a hidden temporary
+name and renamed over the final one, so the seller never reads half a report.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import posixpath
+import secrets
+import stat
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import UTC, date, datetime
+from typing import BinaryIO, cast
+
+import paramiko
+
+from ingest.errors import InboxError, UnsafeName
+from ingest.inbox import ClaimedFile, InboxFile
+from ingest.names import (
+    DONE_SUFFIX,
+    REASON_SUFFIX,
+    archive_day,
+    is_expired_day,
+    is_partial_name,
+    is_safe_name,
+    make_claim_name,
+    original_name,
+)
+from ingest.settle import SettleTracker
+from ingest.sftp_conn import SftpConnection
+
+log = logging.getLogger(__name__)
+
+WORK_DIR_NAME = ".shipfeed"
+#: Called during a download with (claim name, bytes so far, total bytes).
+Progress = Callable[[str, int, int], None]
+
+
+def _is_missing(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.ENOENT
+
+
+def _mkdirs(sftp: paramiko.SFTPClient, path: str) -> None:
+    """mkdir -p on the server; a folder made meanwhile by another worker is fine."""
+    parts = [p for p in path.split("/") if p]
+    current = "/" if path.startswith("/") else ""
+    for part in parts:
+        current = posixpath.join(current, part) if current else part
+        try:
+            if stat.S_ISDIR(sftp.stat(current).st_mode or 0):
+                continue
+        except OSError as exc:
+            if not _is_missing(exc):
+                raise
+        try:
+            sftp.mkdir(current)
+        except OSError:
+            if not stat.S_ISDIR(sftp.stat(current).st_mode or 0):
+                raise
+
+
+def _rename_over(conn: SftpConnection, sftp: paramiko.SFTPClient, src: str, dst: str) -> None:
+    """Rename replacing dst: posix-rename@openssh.com where offered, else remove + rename."""
+    if conn.posix_rename is not False:
+        try:
+            sftp.posix_rename(src, dst)
+            conn.posix_rename = True
+            return
+        except OSError as exc:
+            if "unsupported" not in str(exc).lower():
+                raise
+            conn.posix_rename = False
+            log.warning("%s has no posix-rename: replacing files is not atomic", conn.location)
+    try:
+        sftp.remove(dst)
+    except OSError as exc:
+        if not _is_missing(exc):
+            raise
+    sftp.rename(src, dst)
+
+
+def _safe_join(folder: str, name: str) -> str:
+    if not is_safe_name(name):
+        raise UnsafeName(name, folder)
+    return posixpath.join(folder, name)
+
+
+class SftpInbox:
+    """A seller's SFTP upload folder.
+
+    ``spool_bytes``: downloads up to this size stay in memory, larger ones spill to a
+    temporary file (named by tempfile, never by the server). ``prefetch_requests`` bounds
+    paramiko's read-ahead. ``on_progress`` lets a caller show (or a test interrupt) a
+    download.
+    """
+
+    def __init__(
+        self,
+        conn: SftpConnection,
+        *,
+        settle_seconds: float,
+        work_root: str | None = None,
+        done_marker: bool = False,
+        spool_bytes: int = 16 * 1024 * 1024,
+        prefetch_requests: int | None = 64,
+        on_progress: Progress | None = None,
+    ) -> None:
+        self.conn = conn
+        self.inbox = conn.location.path
+        root = work_root or posixpath.join(self.inbox, WORK_DIR_NAME)
+        self.processing = posixpath.join(root, "processing")
+        self.archive_dir = posixpath.join(root, "archive")
+        self.quarantine_dir = posixpath.join(root, "quarantine")
+        self.done_marker = done_marker
+        self.spool_bytes = spool_bytes
+        self.prefetch_requests = prefetch_requests
+        self.on_progress = on_progress
+        self._tracker = SettleTracker(settle_seconds)
+        self._closed = threading.Event()
+        self._made_dirs = False
+
+    def __repr__(self) -> str:
+        return f"SftpInbox({str(self.conn.location)!r})"
+
+    def _ensure_dirs(self, sftp: paramiko.SFTPClient) -> None:
+        if not self._made_dirs:
+            for folder in (self.processing, self.archive_dir, self.quarantine_dir):
+                _mkdirs(sftp, folder)
+            self._made_dirs = True
+
+    # -- listing -------------------------------------------------------------------
+
+    def ready(self) -> list[InboxFile]:
+        attrs = self.conn.run(lambda s: s.listdir_attr(self.inbox), "listing the inbox")
+        names = {a.filename for a in attrs}
+        listed: list[InboxFile] = []
+        for a in attrs:
+            name = a.filename
+            if not is_safe_name(name):
+                log.warning("%s: ignoring unsafe name %r listed by the server", self, name)
+                continue
+            if is_partial_name(name) or not stat.S_ISREG(a.st_mode or 0):
+                continue  # still uploading, hidden, a folder or a symlink: not taken
+            listed.append(InboxFile(name, a.st_size or 0, float(a.st_mtime or 0)))
+        done: set[str] = set()
+        if self.done_marker:
+            done = {f.name for f in listed if f.name + DONE_SUFFIX in names}
+        return self._tracker.update(listed, done)
+
+    def claim(self, file: InboxFile) -> ClaimedFile | None:
+        src = _safe_join(self.inbox, file.name)
+        claim_name = make_claim_name(file.name)
+        dst = posixpath.join(self.processing, claim_name)
+
+        def op(sftp: paramiko.SFTPClient) -> ClaimedFile | None:
+            self._ensure_dirs(sftp)
+            try:
+                st = sftp.stat(src)
+            except OSError as exc:
+                if _is_missing(exc):
+                    return None
+                raise
+            if st.st_size != file.size or float(st.st_mtime or 0) != file.mtime:
+                return None  # changed since it was listed: judge it again next poll
+            try:
+                # Claim names are unique, so replacing never happens; both OpenSSH renames
+                # (rename(2), or link+unlink) let exactly one racing worker succeed.
+                _rename_over(self.conn, sftp, src, dst)
+            except OSError as exc:
+                if not _is_missing(exc):
+                    raise
+                try:  # after a reconnect, our own earlier rename may have gone through
+                    sftp.stat(dst)
+                except OSError:
+                    return None
+            if self.done_marker:
+                try:
+                    sftp.remove(_safe_join(self.inbox, file.name + DONE_SUFFIX))
+                except OSError as exc:
+                    if not _is_missing(exc):
+                        raise
+            return ClaimedFile(file.name, claim_name, st.st_size or 0)
+
+        claimed = self.conn.run(op, f"claiming {file.name}")
+        self._tracker.forget(file.name)
+        if claimed is not None:
+            log.info("claimed %s as %s", file.name, claim_name)
+        return claimed
+
+    def claimed(self) -> list[ClaimedFile]:
+        def op(sftp: paramiko.SFTPClient) -> list[paramiko.SFTPAttributes]:
+            self._ensure_dirs(sftp)
+            return sftp.listdir_attr(self.processing)
+
+        found = []
+        for a in self.conn.run(op, "listing processing/"):
+            name = original_name(a.filename)
+            if name and is_safe_name(a.filename) and stat.S_ISREG(a.st_mode or 0):
+                found.append(ClaimedFile(name, a.filename, a.st_size or 0))
+        return sorted(found, key=lambda c: c.claim_name)
+
+    # -- reading and moving on -----------------------------------------------------
+
+    def open(self, file: ClaimedFile) -> AbstractContextManager[BinaryIO]:
+        return self._open(file)
+
+    @contextmanager
+    def _open(self, file: ClaimedFile) -> Iterator[BinaryIO]:
+        remote = _safe_join(self.processing, file.claim_name)
+        # Closed in the finally below; a with-block cannot span the yield and the retries.
+        spool = tempfile.SpooledTemporaryFile(max_size=self.spool_bytes, prefix="shipfeed-")  # noqa: SIM115
+        try:
+
+            def download(sftp: paramiko.SFTPClient) -> None:
+                spool.seek(0)
+                spool.truncate()  # a retry after a cut starts again from byte 0
+                progress = None
+                if self.on_progress is not None:
+                    cb = self.on_progress
+                    progress = lambda done, total: cb(file.claim_name, done, total)  # noqa: E731
+                size = sftp.stat(remote).st_size or 0
+                got = sftp.getfo(
+                    remote,
+                    spool,
+                    callback=progress,
+                    prefetch=True,
+                    max_concurrent_prefetch_requests=self.prefetch_requests,
+                )
+                if got != size:
+                    raise EOFError(f"download of {file.claim_name} ended at {got} of {size}")
+
+            self.conn.run(download, f"downloading {file.name}")
+            spool.seek(0)
+            yield cast(BinaryIO, spool)
+        finally:
+            spool.close()
+
+    def _move(self, file: ClaimedFile, folder: str, what: str) -> None:
+        src = _safe_join(self.processing, file.claim_name)
+        dst = _safe_join(folder, file.claim_name)
+
+        def op(sftp: paramiko.SFTPClient) -> None:
+            _mkdirs(sftp, folder)
+            try:
+                sftp.rename(src, dst)
+            except OSError as exc:
+                try:  # repeated after a reconnect: the first attempt may have done it
+                    sftp.stat(dst)
+                except OSError:
+                    raise exc from None
+
+        self.conn.run(op, f"{what} {file.name}")
+
+    def archive(self, file: ClaimedFile) -> None:
+        folder = posixpath.join(self.archive_dir, *archive_day())
+        self._move(file, folder, "archiving")
+        log.info("archived %s to %s", file.name, folder)
+
+    def quarantine(self, file: ClaimedFile, reason: str) -> None:
+        upload(
+            self.conn,
+            self.quarantine_dir,
+            file.claim_name + REASON_SUFFIX,
+            reason.encode("utf-8"),
+        )
+        self._move(file, self.quarantine_dir, "quarantining")
+        log.warning("quarantined %s: %s", file.name, reason)
+
+    def purge_archive(self, older_than_days: int, today: date | None = None) -> int:
+        """Remove archive days older than the retention; returns how many days went."""
+        today = today or datetime.now(UTC).date()
+
+        def dirs(sftp: paramiko.SFTPClient, path: str) -> list[str]:
+            return sorted(
+                a.filename
+                for a in sftp.listdir_attr(path)
+                if stat.S_ISDIR(a.st_mode or 0) and is_safe_name(a.filename)
+            )
+
+        def rmtree(sftp: paramiko.SFTPClient, path: str) -> None:
+            for a in sftp.listdir_attr(path):
+                if not is_safe_name(a.filename):
+                    continue
+                child = posixpath.join(path, a.filename)
+                if stat.S_ISDIR(a.st_mode or 0):
+                    rmtree(sftp, child)
+                else:
+                    sftp.remove(child)
+            sftp.rmdir(path)
+
+        def op(sftp: paramiko.SFTPClient) -> int:
+            self._ensure_dirs(sftp)
+            removed = 0
+            for y in dirs(sftp, self.archive_dir):
+                ypath = posixpath.join(self.archive_dir, y)
+                for m in dirs(sftp, ypath):
+                    mpath = posixpath.join(ypath, m)
+                    for d in dirs(sftp, mpath):
+                        if is_expired_day((y, m, d), older_than_days, today):
+                            rmtree(sftp, posixpath.join(mpath, d))
+                            removed += 1
+                    if not sftp.listdir(mpath):
+                        sftp.rmdir(mpath)
+                if not sftp.listdir(ypath):
+                    sftp.rmdir(ypath)
+            return removed
+
+        return self.conn.run(op, "purging the archive")
+
+    # -- waiting -------------------------------------------------------------------
+
+    def wait(self, timeout: float) -> bool:
+        """SFTP has no events: sleep until the poll is due, or a waiting file may be settled."""
+        due = self._tracker.next_due()
+        if due is not None and due < timeout:
+            return not self._closed.wait(due)
+        self._closed.wait(timeout)
+        return False
+
+    def close(self) -> None:
+        self._closed.set()
+        self.conn.close()
+
+
+def upload(conn: SftpConnection, folder: str, name: str, data: bytes) -> None:
+    """Upload under a hidden temporary name, then rename over the final name."""
+    final = _safe_join(folder, name)
+    tmp = posixpath.join(folder, f".{secrets.token_hex(6)}.tmp")
+
+    def op(sftp: paramiko.SFTPClient) -> None:
+        _mkdirs(sftp, folder)
+        try:
+            with sftp.open(tmp, "wb") as fh:
+                fh.set_pipelined(True)
+                fh.write(data)
+            _rename_over(conn, sftp, tmp, final)
+        except BaseException:
+            with suppress(OSError, EOFError, paramiko.SSHException):
+                sftp.remove(tmp)
+            raise
+
+    conn.run(op, f"uploading {name}")
+
+
+class SftpOutbox:
+    """A seller's SFTP folder for reports."""
+
+    def __init__(self, conn: SftpConnection) -> None:
+        self.conn = conn
+        self.outbox = conn.location.path
+
+    def __repr__(self) -> str:
+        return f"SftpOutbox({str(self.conn.location)!r})"
+
+    def write(self, name: str, data: bytes) -> None:
+        if not is_safe_name(name):
+            raise UnsafeName(name, str(self.conn.location))
+        upload(self.conn, self.outbox, name, data)
+        log.info("wrote report %s (%d bytes) to %s", name, len(data), self.conn.location)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+__all__ = ["InboxError", "SftpInbox", "SftpOutbox", "upload"]

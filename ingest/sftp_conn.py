@@ -1,0 +1,221 @@
+"""One SFTP connection that survives drops: connect, verify, authenticate, retry.
+
+Every remote operation goes through ``SftpConnection.run``: if the connection died under
+it (server restart, cut line, killed session), the connection is rebuilt with backoff and
+the whole operation runs again from its start. Operations are therefore written to be
+safe to repeat (a download restarts at byte 0, a rename checks where the file ended up).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import unquote, urlsplit
+
+import paramiko
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from feeds.errors import ConfigError, CredentialsError
+from ingest.errors import InboxError
+from ingest.hostkeys import host_entry, verify_host_key
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SftpLocation:
+    """Where a seller's folder is: parsed from ``sftp://user@host:port/path``."""
+
+    host: str
+    port: int
+    username: str
+    path: str
+
+    @classmethod
+    def parse(cls, url: str) -> SftpLocation:
+        parts = urlsplit(url)
+        if parts.scheme != "sftp" or not parts.hostname or not parts.username:
+            raise ConfigError(
+                f"not an SFTP location: {url!r}", hint="write sftp://user@host:port/path"
+            )
+        if parts.password:
+            raise ConfigError(
+                f"SFTP location for {parts.hostname} contains a password",
+                hint="put passwords in the secrets, never in the inbox/outbox URL",
+            )
+        path = unquote(parts.path) or "/"
+        if "\x00" in path or any(p == ".." for p in path.split("/")):
+            raise ConfigError(f"SFTP path {path!r} must not contain '..' or NUL")
+        try:
+            port = parts.port or 22
+        except ValueError as exc:
+            raise ConfigError(f"bad port in SFTP location {url!r}") from exc
+        return cls(parts.hostname, port, unquote(parts.username), path.rstrip("/") or "/")
+
+    def __str__(self) -> str:
+        return f"sftp://{self.username}@{host_entry(self.host, self.port)}{self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class SftpAuth:
+    """Credentials from the secrets; repr never shows them."""
+
+    password: str | None = field(default=None, repr=False)
+    private_key_path: str | None = None
+    private_key_passphrase: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SftpOptions:
+    known_hosts: str | None = None
+    trust_on_first_use: bool = False
+    connect_timeout: float = 15.0
+    op_timeout: float = 60.0  # a read stuck this long means the line is dead
+    keepalive_seconds: int = 30
+    # Larger than paramiko's defaults: fewer window-adjust round trips on big downloads.
+    window_size: int = 16 * 1024 * 1024
+    max_packet_size: int = 32 * 1024
+    attempts: int = 5
+    backoff_initial: float = 0.2
+    backoff_max: float = 10.0
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    return isinstance(exc, EOFError | paramiko.SSHException | socket.timeout | ConnectionError)
+
+
+class SftpConnection:
+    """A lazily opened, self-healing SFTP client for one server and user."""
+
+    def __init__(self, location: SftpLocation, auth: SftpAuth, options: SftpOptions) -> None:
+        if not auth.password and not auth.private_key_path:
+            raise CredentialsError(
+                f"no SFTP password or private key for {location}",
+                hint="set sftp.<credentials>.password or private_key_path in the secrets",
+            )
+        self.location = location
+        self.auth = auth
+        self.options = options
+        self._transport: paramiko.Transport | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+        self.connects = 0  # how many times a connection was opened (1 + reconnects)
+        self.posix_rename: bool | None = None  # learnt on first use
+
+    def __repr__(self) -> str:
+        return f"SftpConnection({str(self.location)!r})"
+
+    def _connect(self) -> paramiko.SFTPClient:
+        loc, opt = self.location, self.options
+        try:
+            sock = socket.create_connection((loc.host, loc.port), timeout=opt.connect_timeout)
+        except OSError as exc:
+            raise InboxError(
+                f"cannot reach SFTP server {host_entry(loc.host, loc.port)}: {exc}"
+            ) from exc
+        transport = paramiko.Transport(
+            sock, default_window_size=opt.window_size, default_max_packet_size=opt.max_packet_size
+        )
+        try:
+            transport.start_client(timeout=opt.connect_timeout)
+            verify_host_key(
+                transport.get_remote_server_key(),
+                loc.host,
+                loc.port,
+                opt.known_hosts,
+                opt.trust_on_first_use,
+            )
+            self._authenticate(transport)
+            transport.set_keepalive(opt.keepalive_seconds)
+            sftp = paramiko.SFTPClient.from_transport(
+                transport, window_size=opt.window_size, max_packet_size=opt.max_packet_size
+            )
+            if sftp is None:
+                raise InboxError(f"SFTP subsystem refused by {loc}")
+            channel = sftp.get_channel()
+            if channel is not None:
+                channel.settimeout(opt.op_timeout)
+        except BaseException:
+            transport.close()
+            raise
+        self._transport, self._sftp = transport, sftp
+        self.connects += 1
+        log.info("connected to %s (connection %d)", loc, self.connects)
+        return sftp
+
+    def _authenticate(self, transport: paramiko.Transport) -> None:
+        loc, auth = self.location, self.auth
+        try:
+            if auth.private_key_path:
+                try:
+                    key = paramiko.PKey.from_path(
+                        auth.private_key_path, auth.private_key_passphrase
+                    )
+                except (OSError, paramiko.SSHException, ValueError) as exc:
+                    raise CredentialsError(
+                        f"cannot load SFTP private key {auth.private_key_path} for {loc}: "
+                        f"{type(exc).__name__}",
+                        hint="check the key file and its passphrase in the secrets",
+                    ) from exc
+                transport.auth_publickey(loc.username, key)
+            else:
+                transport.auth_password(loc.username, auth.password or "")
+        except paramiko.AuthenticationException as exc:
+            raise CredentialsError(
+                f"SFTP server {host_entry(loc.host, loc.port)} refused login as {loc.username}",
+                hint="check the seller's SFTP credentials in the secrets",
+            ) from exc
+
+    def _drop(self) -> None:
+        transport, self._transport, self._sftp = self._transport, None, None
+        if transport is not None:
+            transport.close()
+
+    def _alive(self) -> bool:
+        return self._transport is not None and self._transport.is_active()
+
+    def run(self, op: Callable[[paramiko.SFTPClient], T], what: str) -> T:
+        """Run op on a live connection; after a drop, reconnect with backoff and rerun it.
+
+        Errors the server answers on a healthy connection (no such file, permission) are
+        the caller's to interpret and pass straight through.
+        """
+        opt = self.options
+        retrying = Retrying(
+            stop=stop_after_attempt(opt.attempts),
+            wait=wait_exponential_jitter(initial=opt.backoff_initial, max=opt.backoff_max),
+            retry=retry_if_exception_type(InboxError),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                sftp = self._sftp if self._alive() and self._sftp else None
+                if sftp is None:
+                    self._drop()
+                    try:
+                        sftp = self._connect()
+                    except (EOFError, paramiko.SSHException, OSError) as exc:
+                        raise InboxError(f"cannot connect to {self.location}: {exc}") from exc
+                try:
+                    return op(sftp)
+                except Exception as exc:
+                    if not _is_connection_error(exc) and self._alive():
+                        raise
+                    self._drop()
+                    log.warning("SFTP connection to %s lost while %s: %r", self.location, what, exc)
+                    raise InboxError(
+                        f"SFTP connection to {self.location} lost while {what}",
+                        hint="the server restarted or the line dropped; shipfeed reconnects",
+                    ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        self._drop()
