@@ -93,7 +93,7 @@ OTHER_CODES: frozenset[str] = frozenset({"Other", "Otro"})
 
 #: Spellings sellers use, keyed by :func:`carrier_key`, mapped to Amazon's code.
 #: No official alias table exists; these follow what sellers and carriers call themselves.
-_ALIASES: dict[str, str] = {
+ALIASES: dict[str, str] = {
     "fedex": "FedEx",
     "fdx": "FedEx",
     "federalexpress": "FedEx",
@@ -147,7 +147,7 @@ def carrier_key(text: str) -> str:
 
 
 _LOOKUP: dict[str, str] = {carrier_key(code): code for code in CARRIER_CODES}
-_LOOKUP.update(_ALIASES)
+_LOOKUP.update(ALIASES)
 
 
 @lru_cache(maxsize=4096)
