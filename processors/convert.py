@@ -127,6 +127,7 @@ def convert_file(
     written when no line is valid (a feed needs at least one message).
     """
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     outcome = FileOutcome(file=Path(path).name)
     ctx = rule_context(settings, now)
     temps: list[Path] = []

@@ -171,3 +171,12 @@ def test_convert_leaves_out_rejected_lines_from_the_feed(tmp_path: Path) -> None
     assert code == 1
     ids = [e.text for e in etree.parse(str(out / "feed.xml")).iter("AmazonOrderID")]
     assert ids == ["111-1111111-1111111", "222-2222222-2222222", "333-3333333-3333333"]
+
+
+def test_convert_creates_the_output_folder(tmp_path: Path) -> None:
+    src = write(tmp_path, GOOD)
+    out = tmp_path / "new" / "feed.xml"
+    args = ["convert", str(src), "-o", str(out), "--merchant", "A1B2C3"]
+    result = runner.invoke(app, [*args, "--settings", str(settings_file(tmp_path))])
+    assert result.exit_code == 0
+    assert schema_valid(out)

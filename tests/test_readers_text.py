@@ -199,3 +199,11 @@ def test_stream_is_left_open_after_reading_a_transcoded_file(tmp_path: Path) -> 
     with open(path, "rb") as fh:
         list(open_reader(fh, path.name).chunks())
         assert not fh.closed
+
+
+def test_row_wider_than_the_sampled_rows_far_down_the_file_is_read(tmp_path: Path) -> None:
+    rows = [[str(i), "2026-01-02", "UPS", "1Z"] for i in range(1, 5001)]
+    rows.append(["5001", "2026-01-02", "UPS", "1Z", "stray", "cells"])
+    _, lines, cells = read_all(write(tmp_path, "a.csv", csv_text(rows)))
+    assert cells["order_id"][-1] == "5001"
+    assert lines[-1] == 5002
