@@ -81,18 +81,18 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 = 1900-01-01 past Excel's 1900
 
 def _text_problem(fld: str, raw: str, what: str) -> tuple[str | None, Problem | None]:
     """Clean a free-text cell (carrier name, ship method) or say why it cannot be sent."""
-    text = _WHITESPACE.sub(" ", raw).strip()
-    if not text:
-        return None, None
-    if text.startswith(_FORMULA_START):
-        return None, (_ERROR, fld, raw, f"{what} looks like a spreadsheet formula, not a value")
-    if _XML_INVALID.search(text):
+    if _XML_INVALID.search(raw):  # before whitespace folding, which would hide \x0b and \x1c
         return None, (
             _ERROR,
             fld,
             raw,
             f"{what} contains invisible control characters; retype it",
         )
+    text = _WHITESPACE.sub(" ", raw).strip()
+    if not text:
+        return None, None
+    if text.startswith(_FORMULA_START):
+        return None, (_ERROR, fld, raw, f"{what} looks like a spreadsheet formula, not a value")
     if len(text) > MAX_TEXT:
         return None, (_ERROR, fld, raw, f"{what} is longer than Amazon's {MAX_TEXT} characters")
     return text, None
@@ -411,6 +411,7 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
     )
     for line, oid, iid, qty, sd, cc, cn, tn, sm in rows:
         problems: list[Problem] = []
+        carrier_failed = False
 
         if order_match(oid):
             order_id: str | None = oid
@@ -469,6 +470,7 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
             code, name, cproblems = c
             if cproblems:
                 problems.extend(cproblems)
+                carrier_failed = cproblems[0][0] == _ERROR
         else:
             code = name = None
 
@@ -484,7 +486,9 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
                     )
                     problems.append((_ERROR if strict else _WARNING, "tracking_number", tn, reason))
             else:
-                tracking, guessed, tp = _tracking(tn, code, name is not None, strict)
+                # a carrier cell already reported as wrong is not reported again as missing
+                has_carrier = name is not None or carrier_failed
+                tracking, guessed, tp = _tracking(tn, code, has_carrier, strict)
                 if guessed is not None:
                     code = guessed
                 if tp is not None:

@@ -164,7 +164,7 @@ def test_formula_like_cells_are_never_accepted_and_are_reported_as_found(
 
 
 @pytest.mark.parametrize("field", ["carrier_name", "ship_method"])
-@pytest.mark.parametrize("bad", ["\x00", "\x07", "\x1b", "\ufffe", "\ud800"])
+@pytest.mark.parametrize("bad", ["\x00", "\x07", "\x0b", "\x1b", "\x1c", "\ufffe", "\ud800"])
 def test_text_with_characters_xml_cannot_hold_is_rejected(field: str, bad: str) -> None:
     value = f"Speedy{bad}Post"
     r = run(carrier_code="" if field == "carrier_name" else "UPS", **{field: value})

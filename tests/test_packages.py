@@ -1,0 +1,132 @@
+"""Duplicate lines and packages: what becomes one Order Fulfillment message."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from feeds.model import Item, Shipment
+from feeds.packages import PackageGrouper
+
+DAY = datetime(2026, 11, 19, 15, 0, tzinfo=UTC)
+
+
+def line(n: int, **changes: object) -> Shipment:
+    base = Shipment(
+        line=n,
+        order_id="112-1234567-1234567",
+        ship_date=DAY,
+        order_item_id="11111111111111",
+        quantity=1,
+        carrier_code="UPS",
+        tracking_number="1Z999AA10123456784",
+        ship_method="Ground",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_identical_lines_are_collapsed_and_counted_with_the_line_they_repeat() -> None:
+    g = PackageGrouper()
+    (p,) = g.add([line(2), line(3), line(9)])
+    assert p.lines == (2,) and p.items == (Item("11111111111111", 1),)
+    assert g.duplicates == 2
+    assert g.duplicate_lines == [(3, 2), (9, 2)]
+
+
+def test_identical_lines_in_later_batches_are_collapsed_too() -> None:
+    g = PackageGrouper()
+    g.add([line(2)])
+    assert g.add([line(5000)]) == []
+    assert g.duplicate_lines == [(5000, 2)]
+
+
+def test_lines_differing_only_in_quantity_are_not_duplicates() -> None:
+    g = PackageGrouper()
+    (p,) = g.add([line(2, quantity=1), line(3, quantity=2)])
+    assert g.duplicates == 0
+    assert p.items == (Item("11111111111111", 3),) and p.lines == (2, 3)
+
+
+def test_same_item_without_quantity_means_all_units_of_it() -> None:
+    g = PackageGrouper()
+    (p,) = g.add([line(2, quantity=1), line(3, quantity=None)])
+    assert p.items == (Item("11111111111111", None),)
+
+
+def test_item_lines_of_one_package_become_one_package_with_several_items() -> None:
+    g = PackageGrouper()
+    (p,) = g.add([line(2), line(3, order_item_id="22222222222222", quantity=4)])
+    assert p.items == (Item("11111111111111", 1), Item("22222222222222", 4))
+    assert p.lines == (2, 3)
+    assert (p.order_id, p.carrier_code, p.tracking_number, p.ship_method, p.ship_date) == (
+        "112-1234567-1234567",
+        "UPS",
+        "1Z999AA10123456784",
+        "Ground",
+        DAY,
+    )
+
+
+def test_lines_of_one_order_with_different_tracking_numbers_are_separate_packages() -> None:
+    g = PackageGrouper()
+    packages = g.add(
+        [line(2), line(3, order_item_id="22222222222222", tracking_number="1Z879E930346834440")]
+    )
+    assert [p.tracking_number for p in packages] == ["1Z999AA10123456784", "1Z879E930346834440"]
+    assert [p.lines for p in packages] == [(2,), (3,)]
+
+
+def test_different_ship_method_or_ship_date_or_carrier_splits_packages() -> None:
+    g = PackageGrouper()
+    packages = g.add(
+        [
+            line(2),
+            line(3, order_item_id="22222222222222", ship_method="Express"),
+            line(4, order_item_id="33333333333333", ship_date=DAY.replace(hour=16)),
+            line(5, order_item_id="44444444444444", carrier_code=None, carrier_name="Speedy"),
+        ]
+    )
+    assert [p.lines for p in packages] == [(2,), (3,), (4,), (5,)]
+
+
+def test_whole_order_line_is_not_merged_with_item_lines() -> None:
+    g = PackageGrouper()
+    packages = g.add([line(2), line(3, order_item_id=None, quantity=None)])
+    assert [(p.lines, p.items) for p in packages] == [
+        ((2,), (Item("11111111111111", 1),)),
+        ((3,), ()),
+    ]
+
+
+def test_different_orders_are_different_packages_in_order_of_first_line() -> None:
+    g = PackageGrouper()
+    packages = g.add(
+        [
+            line(2, order_id="333-1234567-1234567"),
+            line(3),
+            line(4, order_id="333-1234567-1234567", order_item_id="22222222222222"),
+        ]
+    )
+    assert [(p.order_id, p.lines) for p in packages] == [
+        ("333-1234567-1234567", (2, 4)),
+        ("112-1234567-1234567", (3,)),
+    ]
+
+
+def test_lines_of_one_package_in_different_batches_become_separate_packages() -> None:
+    g = PackageGrouper()
+    (first,) = g.add([line(2)])
+    (second,) = g.add([line(3, order_item_id="22222222222222")])
+    assert first.items == (Item("11111111111111", 1),)
+    assert second.items == (Item("22222222222222", 1),)
+    assert g.duplicates == 0
+
+
+def test_grouper_remembers_only_digests_not_shipments() -> None:
+    g = PackageGrouper()
+    g.add([line(n, order_item_id=f"{n:014d}") for n in range(2, 1002)])
+    remembered = [v for v in vars(g).values() if isinstance(v, dict)]
+    assert remembered and all(
+        isinstance(k, int) and isinstance(v, int) for d in remembered for k, v in d.items()
+    )
+    assert sum(len(d) for d in remembered) == 1000
