@@ -149,7 +149,7 @@ def _load(data: bytes) -> etree._Element:
             hint="shipfeed downloads it again; if it stays broken the feed's orders need a look",
         ) from None
     docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
+    if docinfo.internalDTD is not None or docinfo.system_url or docinfo.public_id:
         raise ReportMalformed(
             "the processing report declares a DTD, which Amazon's reports never do",
             hint="refused for safety; the feed's orders need a look",
