@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
-from simulator_support import FEEDS, MARKETPLACE, XML_TYPE, Api, Msg, api_for, config, feed_xml, running
+from simulator_support import (
+    FEEDS,
+    MARKETPLACE,
+    XML_TYPE,
+    Api,
+    Msg,
+    api_for,
+    config,
+    feed_xml,
+    running,
+)
 
 from feeds.simulator import OrderBook, Simulator
 
@@ -49,7 +58,7 @@ def test_create_feed_document_without_content_type_is_invalid_input(api: Api) ->
 
 def test_upload_with_other_content_type_is_refused_like_s3(api: Api) -> None:
     r = api.call("createFeedDocument", "POST", f"{FEEDS}/documents", json={"contentType": XML_TYPE})
-    put = httpx.put(r.json()["url"], content=b"<x/>", headers={"Content-Type": "text/plain"})
+    put = api.http.put(r.json()["url"], content=b"<x/>", headers={"Content-Type": "text/plain"})
     assert put.status_code == 403
     assert b"SignatureDoesNotMatch" in put.content
 
@@ -57,13 +66,13 @@ def test_upload_with_other_content_type_is_refused_like_s3(api: Api) -> None:
 def test_upload_without_signature_is_refused(api: Api) -> None:
     r = api.call("createFeedDocument", "POST", f"{FEEDS}/documents", json={"contentType": XML_TYPE})
     url = r.json()["url"].split("?")[0]
-    put = httpx.put(url, content=b"<x/>", headers={"Content-Type": XML_TYPE})
+    put = api.http.put(url, content=b"<x/>", headers={"Content-Type": XML_TYPE})
     assert put.status_code == 403
 
 
 def test_upload_needs_no_access_token(api: Api) -> None:
     r = api.call("createFeedDocument", "POST", f"{FEEDS}/documents", json={"contentType": XML_TYPE})
-    put = httpx.put(r.json()["url"], content=b"<x/>", headers={"Content-Type": XML_TYPE})
+    put = api.http.put(r.json()["url"], content=b"<x/>", headers={"Content-Type": XML_TYPE})
     assert put.status_code == 200
 
 
@@ -93,7 +102,11 @@ def test_create_feed_without_marketplaces_is_invalid_input(api: Api) -> None:
         "createFeed",
         "POST",
         f"{FEEDS}/feeds",
-        json={"feedType": "POST_ORDER_FULFILLMENT_DATA", "marketplaceIds": [], "inputFeedDocumentId": doc},
+        json={
+            "feedType": "POST_ORDER_FULFILLMENT_DATA",
+            "marketplaceIds": [],
+            "inputFeedDocumentId": doc,
+        },
     )
     assert r.status_code == 400
 
@@ -159,7 +172,9 @@ def test_get_feeds_requires_feed_types_or_next_token(api: Api) -> None:
 def test_get_feeds_filters_by_feed_type(api: Api) -> None:
     mine = api.submit(_valid_feed())
     api.create_feed(api.upload(b"x"), feed_type="POST_PRODUCT_DATA")
-    r = api.call("getFeeds", "GET", f"{FEEDS}/feeds", params={"feedTypes": "POST_ORDER_FULFILLMENT_DATA"})
+    r = api.call(
+        "getFeeds", "GET", f"{FEEDS}/feeds", params={"feedTypes": "POST_ORDER_FULFILLMENT_DATA"}
+    )
     assert [f["feedId"] for f in r.json()["feeds"]] == [mine]
 
 
@@ -173,7 +188,10 @@ def test_get_feeds_filters_by_processing_status(book: OrderBook) -> None:
                 "getFeeds",
                 "GET",
                 f"{FEEDS}/feeds",
-                params={"feedTypes": "POST_ORDER_FULFILLMENT_DATA", "processingStatuses": "IN_QUEUE"},
+                params={
+                    "feedTypes": "POST_ORDER_FULFILLMENT_DATA",
+                    "processingStatuses": "IN_QUEUE",
+                },
             )
             assert [f["feedId"] for f in r.json()["feeds"]] == [queued]
 
@@ -193,11 +211,16 @@ def test_get_feeds_filters_by_creation_window(api: Api) -> None:
 def test_get_feeds_pages_with_next_token(api: Api) -> None:
     created = {api.submit(_valid_feed()) for _ in range(5)}
     r = api.call(
-        "getFeeds", "GET", f"{FEEDS}/feeds", params={"feedTypes": "POST_ORDER_FULFILLMENT_DATA", "pageSize": 2}
+        "getFeeds",
+        "GET",
+        f"{FEEDS}/feeds",
+        params={"feedTypes": "POST_ORDER_FULFILLMENT_DATA", "pageSize": 2},
     )
     seen = [f["feedId"] for f in r.json()["feeds"]]
     while "nextToken" in r.json():
-        r = api.call("getFeeds", "GET", f"{FEEDS}/feeds", params={"nextToken": r.json()["nextToken"]})
+        r = api.call(
+            "getFeeds", "GET", f"{FEEDS}/feeds", params={"nextToken": r.json()["nextToken"]}
+        )
         seen += [f["feedId"] for f in r.json()["feeds"]]
     assert sorted(seen) == sorted(created)
 
@@ -206,7 +229,10 @@ def test_get_feeds_next_token_with_other_parameters_is_invalid(api: Api) -> None
     for _ in range(3):
         api.submit(_valid_feed())
     r = api.call(
-        "getFeeds", "GET", f"{FEEDS}/feeds", params={"feedTypes": "POST_ORDER_FULFILLMENT_DATA", "pageSize": 1}
+        "getFeeds",
+        "GET",
+        f"{FEEDS}/feeds",
+        params={"feedTypes": "POST_ORDER_FULFILLMENT_DATA", "pageSize": 1},
     )
     r = api.call(
         "getFeeds",
@@ -219,7 +245,10 @@ def test_get_feeds_next_token_with_other_parameters_is_invalid(api: Api) -> None
 
 def test_get_feeds_page_size_out_of_range_is_invalid(api: Api) -> None:
     r = api.call(
-        "getFeeds", "GET", f"{FEEDS}/feeds", params={"feedTypes": "POST_ORDER_FULFILLMENT_DATA", "pageSize": 101}
+        "getFeeds",
+        "GET",
+        f"{FEEDS}/feeds",
+        params={"feedTypes": "POST_ORDER_FULFILLMENT_DATA", "pageSize": 101},
     )
     assert r.status_code == 400
 

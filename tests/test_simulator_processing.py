@@ -119,7 +119,9 @@ def test_missing_carrier_is_an_error(api: Api, book: OrderBook) -> None:
 
 
 def test_carrier_name_alone_is_accepted(api: Api) -> None:
-    p = _report(api, feed_xml(Msg(ORDER, carrier_code=None, carrier_name="Yun Express", tracking="YT1")))
+    p = _report(
+        api, feed_xml(Msg(ORDER, carrier_code=None, carrier_name="Yun Express", tracking="YT1"))
+    )
     assert p.successful == 1
 
 
@@ -194,7 +196,9 @@ def test_unknown_carrier_code_fails_whole_feed(api: Api, book: OrderBook) -> Non
 
 
 def test_other_message_type_fails_whole_feed(api: Api) -> None:
-    xml = feed_xml(Msg(ORDER)).replace(b">OrderFulfillment</MessageType>", b">OrderAcknowledgement</MessageType>")
+    xml = feed_xml(Msg(ORDER)).replace(
+        b">OrderFulfillment</MessageType>", b">OrderAcknowledgement</MessageType>"
+    )
     _whole_feed_fails(api, xml, "50001")
 
 

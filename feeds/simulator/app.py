@@ -14,6 +14,7 @@ import random
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -113,7 +114,7 @@ class Simulator:
         self._threads = [
             threading.Thread(
                 target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.1},
+                kwargs={"poll_interval": 0.02},
                 name="sim-http",
                 daemon=True,
             ),
@@ -209,6 +210,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     sim: Simulator
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that gave up (timeout, closed socket) is normal here, not a server fault.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        log.exception("simulator: error serving %s", client_address)
+
 
 class _Dropped(Exception):
     """Close the connection without an answer."""
@@ -217,6 +224,7 @@ class _Dropped(Exception):
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stalls
     server_version = "shipfeed-simulator"
 
     def log_message(self, format: str, *args: object) -> None:
