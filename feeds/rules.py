@@ -55,12 +55,12 @@ _WARNING: Literal["warning"] = "warning"
 # A problem found in one cell: (error|warning, field, value as found, reason).
 Problem = tuple[Literal["error", "warning"], str, str, str]
 
-_ORDER_ID = re.compile(r"\d{3}-\d{7}-\d{7}")
-_ORDER_ID_LOOSE = re.compile(r"\s*(\d{3}-\d{7}-\d{7})\s*")
-_ITEM_ID = re.compile(r"\d{14}")
-_ITEM_ID_LOOSE = re.compile(r"\s*(\d{14})(?:\.0*)?\s*")
-_SCIENTIFIC = re.compile(r"\s*\d(?:[.,]\d+)?[eE]\+?\d+\s*")
-_QUANTITY = re.compile(r"\s*(\d{1,9})(?:\.0*)?\s*")
+_ORDER_ID = re.compile(r"\d{3}-\d{7}-\d{7}", re.ASCII)
+_ORDER_ID_LOOSE = re.compile(r"\s*(\d{3}-\d{7}-\d{7})\s*", re.ASCII)
+_ITEM_ID = re.compile(r"\d{14}", re.ASCII)
+_ITEM_ID_LOOSE = re.compile(r"\s*(\d{14})(?:\.0*)?\s*", re.ASCII)
+_SCIENTIFIC = re.compile(r"\s*\d(?:[.,]\d+)?[eE]\+?\d+\s*", re.ASCII)
+_QUANTITY = re.compile(r"\s*(\d{1,9})(?:\.0*)?\s*", re.ASCII)
 _TRACKING_CLEAN = re.compile(r"[0-9A-Z]{1,50}")
 _TRACKING_DROP = re.compile(r"[\s\-]+")
 _WHITESPACE = re.compile(r"\s+")
@@ -69,13 +69,15 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 _FORMULA_START = ("=", "+", "-", "@")
 
 _ISO_DATE = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?"
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?",
+    re.ASCII,
 )
 _SLASH_DATE = re.compile(
     r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})"
-    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?",
+    re.ASCII,
 )
-_EXCEL_SERIAL = re.compile(r"(\d{1,7})(?:\.(\d+))?")
+_EXCEL_SERIAL = re.compile(r"(\d{1,7})(?:\.(\d+))?", re.ASCII)
 _EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 = 1900-01-01 past Excel's 1900 leap-year bug
 
 
@@ -326,14 +328,14 @@ def _caches_for(ctx: RuleContext) -> _Caches:
 def _quantity(text: str) -> int | Problem | None:
     if text == "" or text.isspace():
         return None
-    m = _QUANTITY.fullmatch(text)
+    m = _QUANTITY.fullmatch(text.strip())
     if m is None or int(m.group(1)) == 0:
         return (_ERROR, "quantity", text, "quantity must be a whole number of at least 1")
     return int(m.group(1))
 
 
 def _order_item(text: str) -> str | Problem:
-    m = _ITEM_ID_LOOSE.fullmatch(text)
+    m = _ITEM_ID_LOOSE.fullmatch(text.strip())
     if m:
         return m.group(1)
     if _SCIENTIFIC.fullmatch(text):
@@ -353,7 +355,7 @@ def _order_item(text: str) -> str | Problem:
 
 
 def _order_id(text: str) -> str | Problem:
-    m = _ORDER_ID_LOOSE.fullmatch(text)
+    m = _ORDER_ID_LOOSE.fullmatch(text.strip())  # strip() also drops no-break spaces
     if m:
         return m.group(1)
     if not text.strip():

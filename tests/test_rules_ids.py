@@ -56,9 +56,15 @@ def test_a_complete_line_becomes_one_shipment_with_normalised_values() -> None:
     )
 
 
-def test_order_id_surrounded_by_whitespace_is_trimmed() -> None:
-    (s,) = run(order_id="  112-1234567-1234567\t").shipments
+@pytest.mark.parametrize("value", ["  112-1234567-1234567\t", "\xa0112-1234567-1234567\xa0"])
+def test_order_id_surrounded_by_whitespace_is_trimmed(value: str) -> None:
+    (s,) = run(order_id=value).shipments
     assert s.order_id == "112-1234567-1234567"
+
+
+def test_order_id_in_non_ascii_digits_is_rejected() -> None:
+    (e,) = run(order_id="١١٢-1234567-1234567").errors
+    assert e.column == "Order ID"
 
 
 @pytest.mark.parametrize(
