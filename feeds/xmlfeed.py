@@ -14,7 +14,7 @@ import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import BinaryIO
 
@@ -112,7 +112,12 @@ class _MessageRenderer:
             raise FeedWriteError(f"order {p.order_id}: ship date has no time zone")
         if len(self._dates) > 100_000:
             self._dates.clear()
-        date = self._dates[p.ship_date] = p.ship_date.isoformat(timespec="seconds")
+        when = p.ship_date
+        offset = when.utcoffset()
+        if offset is not None and offset % timedelta(minutes=1):
+            # historic local mean times carry seconds in the offset; xsd:dateTime cannot
+            when = when.astimezone(UTC)
+        date = self._dates[p.ship_date] = when.isoformat(timespec="seconds")
         return date
 
 

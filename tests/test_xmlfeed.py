@@ -101,6 +101,13 @@ def test_fulfillment_date_is_the_ship_date_with_its_offset() -> None:
     assert datetime.fromisoformat(text) == DAY
 
 
+def test_offset_with_seconds_is_written_in_utc_so_the_schema_takes_it() -> None:
+    lmt = datetime(1880, 1, 1, 12, 0, tzinfo=ZoneInfo("America/New_York"))  # -04:56:02
+    root = valid(feed_bytes([package(ship_date=lmt)], merchant_id="A1"))
+    (text,) = texts(root, "Message/OrderFulfillment/FulfillmentDate")
+    assert text is not None and datetime.fromisoformat(text) == lmt
+
+
 def test_ship_date_without_zone_is_refused() -> None:
     with pytest.raises(FeedWriteError):
         feed_bytes([package(ship_date=datetime(2026, 11, 19))], merchant_id="A1")
