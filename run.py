@@ -105,6 +105,56 @@ def convert(
     raise typer.Exit(outcome.exit_code)
 
 
+# --- simulator: a local, simulated Amazon SP-API over real HTTP ---------------------------
+
+
+@app.command()
+def simulator(
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free port.")] = 0,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    orders: Annotated[
+        Path | None, typer.Option(help="Order book JSON; default: a generated book.")
+    ] = None,
+    faults: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--faults",
+            help="Fault spec, repeatable: throttle=0.1, slow=0.1:2.0, "
+            "drop_after=createFeed:1, gzip ...",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for generated orders and faults.")] = 0,
+    auto_create_orders: Annotated[
+        bool, typer.Option("--auto-create-orders", help="Treat unknown orders as unshipped.")
+    ] = False,
+    processing_delay: Annotated[
+        float, typer.Option(min=0, help="Seconds a feed spends IN_QUEUE and IN_PROGRESS.")
+    ] = 0.0,
+    no_rate_limits: Annotated[
+        bool, typer.Option("--no-rate-limits", help="Do not enforce Amazon's rate limits.")
+    ] = False,
+) -> None:
+    """Serve a SIMULATED Amazon (LWA, Feeds, Orders) until Ctrl-C; prints the URL it uses."""
+    import threading
+
+    from feeds.simulator.serve import build, serve_forever
+
+    try:
+        sim = build(
+            host=host,
+            port=port,
+            orders=orders,
+            faults=faults,
+            seed=seed,
+            auto_create_orders=auto_create_orders,
+            processing_delay=processing_delay,
+            enforce_rate_limits=not no_rate_limits,
+        )
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"simulator: {exc}") from exc
+    serve_forever(sim, typer.echo, threading.Event())
+
+
 def main() -> None:
     try:
         app()
