@@ -99,8 +99,8 @@ class SftpInbox:
 
     ``spool_bytes``: downloads up to this size stay in memory, larger ones spill to a
     temporary file (named by tempfile, never by the server). ``prefetch_requests`` bounds
-    paramiko's read-ahead. ``on_progress`` lets a caller show (or a test interrupt) a
-    download.
+    paramiko's read-ahead (None: all read requests sent at once, no extra thread).
+    ``on_progress`` lets a caller show (or a test interrupt) a download.
     """
 
     def __init__(
@@ -111,7 +111,7 @@ class SftpInbox:
         work_root: str | None = None,
         done_marker: bool = False,
         spool_bytes: int = 16 * 1024 * 1024,
-        prefetch_requests: int | None = 64,
+        prefetch_requests: int | None = None,
         on_progress: Progress | None = None,
     ) -> None:
         self.conn = conn

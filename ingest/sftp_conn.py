@@ -20,7 +20,7 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_random_exponential,
 )
 
 from feeds.errors import ConfigError, CredentialsError
@@ -156,8 +156,11 @@ class SftpConnection:
         try:
             if auth.private_key_path:
                 try:
+                    phrase = auth.private_key_passphrase
+                    # paramiko's stub says str, but cryptography below it needs bytes.
                     key = paramiko.PKey.from_path(
-                        auth.private_key_path, auth.private_key_passphrase
+                        auth.private_key_path,
+                        phrase.encode() if phrase else None,  # type: ignore[arg-type]
                     )
                 except (OSError, paramiko.SSHException, ValueError) as exc:
                     raise CredentialsError(
@@ -191,7 +194,7 @@ class SftpConnection:
         opt = self.options
         retrying = Retrying(
             stop=stop_after_attempt(opt.attempts),
-            wait=wait_exponential_jitter(initial=opt.backoff_initial, max=opt.backoff_max),
+            wait=wait_random_exponential(multiplier=opt.backoff_initial, max=opt.backoff_max),
             retry=retry_if_exception_type(InboxError),
             reraise=True,
         )

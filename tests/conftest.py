@@ -28,3 +28,7 @@ def ledger(ledger_url: str) -> Iterator[Ledger]:
         yield lg
     finally:
         lg.close()
+
+
+# -- ingest: a real OpenSSH sshd on loopback (tests/sshd.py), for SFTP inbox tests -----
+from sshd import sshd_password_server, sshd_server  # noqa: E402, F401
