@@ -218,3 +218,121 @@ def file_summary_text(outcome: FileOutcome, max_errors: int = 20) -> str:
     if len(outcome.errors) > len(shown):
         out.append(f"  ... and {len(outcome.errors) - len(shown)} more errors in the report")
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------
+# Result report: what became of every line of one input file, once all have ended
+#
+# One row per original line number, in order, rejected and duplicate lines included, so a
+# seller can lay it beside the file they sent. Rendered to bytes here; the outbox writes
+# them atomically (temp name, rename) wherever the outbox is (folder or SFTP).
+
+RESULT_COLUMNS = (
+    "line",
+    "order_id",
+    "order_item_id",
+    "tracking_number",
+    "status",
+    "amazon_result_code",
+    "message",
+    "what_to_do",
+)
+
+#: What a seller should do about a line in each final status (codes refine "error").
+RESULT_ADVICE: dict[str, str] = {
+    "confirmed": "nothing: Amazon has the shipment",
+    "duplicate": "nothing: this line repeats an earlier one, which is sent once",
+    "conflict": (
+        "this order line was already confirmed with another tracking number; if this is a "
+        "second parcel, ask the operator to send it"
+    ),
+    "error": "correct the line and upload it again in a new file",
+    "needs_attention": (
+        "shipfeed tried several times without success; the operator is looking at it "
+        "(nothing to upload)"
+    ),
+    "cancelled": "nothing: the line was cancelled and not sent to Amazon",
+    "rejected": "correct the line and upload it again in a new file",
+    "in_queue": "nothing yet: waiting for the next batch",
+    "submitted": "nothing yet: Amazon is processing it",
+}
+
+SIMULATED_NOTE = "SIMULATED: shipfeed ran against its built-in simulator; nothing reached Amazon"
+
+
+def result_advice(status: str, code: str | None) -> str:
+    """Plain words on what to do about one line, by status and Amazon's result code."""
+    if status == "error" and code:
+        from processors.outcomes import KNOWN
+
+        known = KNOWN.get(code)
+        if known is not None:
+            return known.todo
+    return RESULT_ADVICE.get(status, "ask the operator")
+
+
+def result_row(line: Any) -> list[str]:
+    """One ``FileLine`` (processors.ledger.queries) as the report's cells, unescaped."""
+    if line.outcome == "rejected":
+        message = "; ".join(
+            f"{e.column + ': ' if e.column else ''}{e.reason}"
+            + (f" (value {e.value!r})" if e.value else "")
+            for e in line.errors
+        )
+        order = next((e.value for e in line.errors if e.column == "order_id"), "")
+        return [str(line.line), order or "", "", "", "rejected", "", message,
+                result_advice("rejected", None)]
+    return [
+        str(line.line),
+        line.order_id or "",
+        line.order_item_id or "",
+        line.tracking_number or "",
+        line.outcome,
+        line.result_code or "",
+        line.message or "",
+        result_advice(line.outcome, line.result_code),
+    ]
+
+
+def result_report_csv(
+    file_name: str, lines: Iterable[Any], fh: IO[bytes], *, simulated: bool
+) -> dict[str, int]:
+    """Header rows, a blank row, then the table; returns the count per status."""
+    text, writer = _csv_writer(fh)
+    counts: dict[str, int] = {}
+    try:
+        writer.writerow(["Result of", safe_cell(file_name)])
+        if simulated:
+            writer.writerow(["Mode", SIMULATED_NOTE])
+        writer.writerow([])
+        writer.writerow(RESULT_COLUMNS)
+        for line in lines:
+            row = result_row(line)
+            counts[row[4]] = counts.get(row[4], 0) + 1
+            writer.writerow([row[0], *map(safe_cell, row[1:])])
+        text.flush()
+    finally:
+        text.detach()
+    return counts
+
+
+def result_report_json(
+    file_name: str, lines: Iterable[Any], fh: IO[bytes], *, simulated: bool
+) -> dict[str, int]:
+    """``{"file", "simulated", "lines": [...], "counts"}``, streamed line by line."""
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
+    counts: dict[str, int] = {}
+    try:
+        text.write(f'{{"file": {json.dumps(file_name, ensure_ascii=False)}, ')
+        text.write(f'"simulated": {json.dumps(simulated)}, "lines": [')
+        for n, line in enumerate(lines):
+            row = result_row(line)
+            counts[row[4]] = counts.get(row[4], 0) + 1
+            item = dict(zip(RESULT_COLUMNS, row, strict=True))
+            item["line"] = line.line  # type: ignore[assignment]
+            text.write(("" if n == 0 else ", ") + json.dumps(item, ensure_ascii=False))
+        text.write(f'], "counts": {json.dumps(counts)}}}\n')
+        text.flush()
+    finally:
+        text.detach()
+    return counts
