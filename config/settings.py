@@ -41,6 +41,9 @@ class SpApiSettings(BaseModel):
     timeout_seconds: float = Field(30.0, gt=0)
     max_retries: int = Field(5, ge=0)
     use_orders_api: bool = True  # look orders up before sending (cancelled, shipped, ship level)
+    # getOrder is rate limited (0.5/s, burst 30): at most this many orders are looked up
+    # per batch; queued lines of further orders are sent without a lookup.
+    order_lookups_per_batch: int = Field(100, ge=0)
 
 
 class SimulatorSettings(BaseModel):

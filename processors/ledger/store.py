@@ -937,6 +937,28 @@ class Ledger:
         with self.reading() as conn:
             return [LineRow.from_mapping(r) for r in self._lines_by_id(conn, line_ids, lock=False)]
 
+    # -- direct path (Orders API confirmShipment, no feed) ----------------------------
+    # in_queue -> confirmed / error are already in the status table (statuses.ALLOWED):
+    # the direct path needs no new transition, only named steps with their own words.
+
+    def confirm_direct(self, line_ids: Iterable[int], message: str) -> None:
+        """confirmShipment accepted these queued lines: confirmed without a feed."""
+        with self._writing() as conn:
+            self._mark(conn, line_ids, S.CONFIRMED, message)
+
+    def direct_failed(self, line_ids: Iterable[int], code: str | None, message: str) -> None:
+        """confirmShipment refused these queued lines: error, resendable as any error."""
+        with self._writing() as conn:
+            self._mark(conn, line_ids, S.ERROR, message, code=code)
+
+    def amazon_feed_ids(self, seller: str | None = None) -> set[str]:
+        """Every Amazon feed id the ledger knows, to tell a lost createFeed's feed apart."""
+        q = select(feeds.c.amazon_feed_id).where(feeds.c.amazon_feed_id.is_not(None))
+        if seller is not None:
+            q = q.where(feeds.c.seller == seller)
+        with self.reading() as conn:
+            return {str(v) for v in conn.execute(q).scalars()}
+
 
 _NOT_RESENDABLE = {
     S.IN_QUEUE: "already in the queue",
@@ -977,3 +999,10 @@ class Claim:
 
     def set_ship_method(self, line_id: int, method: str | None) -> None:
         self._ledger._set_ship_method(self._conn, line_id, method)
+
+    def confirm_direct(self, line_ids: Iterable[int], message: str) -> None:
+        """See Ledger.confirm_direct; inside the claim, so no other worker sends them."""
+        self._ledger._mark(self._conn, line_ids, S.CONFIRMED, message)
+
+    def direct_failed(self, line_ids: Iterable[int], code: str | None, message: str) -> None:
+        self._ledger._mark(self._conn, line_ids, S.ERROR, message, code=code)

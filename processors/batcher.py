@@ -1,0 +1,312 @@
+"""The batcher: queued lines → Order Fulfillment feeds on Amazon (or confirmShipment).
+
+Called every ``service.batch_interval_seconds``: it sends whatever is queued then, in as
+few feeds as the limits allow (Amazon advises against many tiny feeds, and createFeed is
+allowed about once every two minutes).
+
+Order of work, each step recorded in the ledger BEFORE the side effect that follows it:
+
+1. resume unfinished feeds (a crash or a failed call left them prepared or uploaded):
+   prepared → new document, upload the STORED bytes, createFeed; uploaded → first ask
+   Amazon for a feed created since the upload that the ledger does not know (the answer
+   to createFeed may have been lost), and only if there is none, createFeed again. So one
+   batch never becomes two feeds.
+2. look the queued orders up (processors.orderchecks).
+3. claim queued lines, at most ``feed.max_messages`` per feed, group them into packages,
+   write the feed (split further by ``feed.max_bytes``), ``prepare_feed`` per part; then,
+   outside the claim's transaction, createFeedDocument → upload → createFeed.
+4. the direct path: with at most ``service.direct_threshold`` orders waiting, each
+   package with a tracking number is confirmed with confirmShipment instead (its
+   packageReferenceId is the smallest ledger line id in it, so a resend edits the same
+   package on Amazon instead of adding one).
+
+Known limit: finding the feed of a lost createFeed relies on "the unknown feed of this
+type created since just before the call"; with several workers creating feeds for the
+same account at the same moment, one could take another's feed. The ledger's feed ids
+are excluded, so this needs two lost answers at once.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
+
+from config.settings import SellerSettings
+from feeds.errors import TerminalError, TransientError
+from feeds.model import Package
+from feeds.packages import PackageGrouper
+from feeds.spapi.errors import FeedSubmissionUnknown, SpApiTerminalError
+from feeds.spapi.feeds import ORDER_FULFILLMENT_FEED, XML_CONTENT_TYPE
+from feeds.spapi.orders import CannotConfirmDirectly
+from feeds.xmlfeed import FeedWriter
+from processors.context import Context
+from processors.ledger.records import FeedRow, LineRow
+from processors.ledger.statuses import FeedState
+from processors.ledger.store import Claim
+from processors.orderchecks import Cache, check_orders
+
+log = logging.getLogger(__name__)
+
+#: Clock skew allowed between us and Amazon when looking for a feed we may have created.
+CREATED_MARGIN = timedelta(minutes=10)
+
+
+@dataclass
+class BatchResult:
+    feeds_created: list[int] = field(default_factory=list)  # ledger feed ids
+    lines_submitted: int = 0
+    direct_confirmed: int = 0  # lines confirmed with confirmShipment
+    cancelled: int = 0  # lines cancelled on Amazon (order lookup)
+    confirmed_elsewhere: int = 0  # lines Amazon already shows shipped (order lookup)
+    confirmed_lines: list[int] = field(default_factory=list)  # direct: for buyer notices
+    stopped: str | None = None  # why the batch stopped early (Amazon unavailable...)
+
+
+@dataclass
+class _Part:
+    content: bytes
+    message_map: dict[int, list[int]]
+
+
+class _Stop(Exception):
+    """Amazon is failing for now: leave the rest for the next batch."""
+
+
+def run_batch(ctx: Context, seller: SellerSettings) -> BatchResult:
+    """One batch for one seller; see the module docstring."""
+    result = BatchResult()
+    try:
+        _resume(ctx, seller, result)
+        _send_queue(ctx, seller, result)
+    except _Stop as stop:
+        result.stopped = str(stop)
+        log.warning("%s: batch stopped early: %s", seller.name, stop)
+    return result
+
+
+# -- resuming ----------------------------------------------------------------------------
+
+
+def _resume(ctx: Context, seller: SellerSettings, result: BatchResult) -> None:
+    for feed in ctx.ledger.feeds_to_resume(seller.name):
+        log.info("%s: resuming feed %d (%s)", seller.name, feed.id, feed.state)
+        if feed.state == FeedState.PREPARED:
+            assert feed.content is not None
+            _send(ctx, seller, feed.id, feed.content, result)
+            continue
+        assert feed.feed_document_id is not None
+        wall = datetime.now(UTC)
+        since = min(feed.uploaded_at or wall, wall) - CREATED_MARGIN
+        found = _find(ctx, seller, since)
+        if found is not None:
+            _created(ctx, feed.id, found, result)
+        else:
+            _create(ctx, seller, feed, feed.feed_document_id, result)
+
+
+def _find(ctx: Context, seller: SellerSettings, since: datetime) -> str | None:
+    known = ctx.ledger.amazon_feed_ids()
+    try:
+        feed = ctx.client.feeds.find_created_feed(
+            feed_type=ORDER_FULFILLMENT_FEED, created_since=since, exclude=known
+        )
+    except TransientError as exc:
+        raise _Stop(f"cannot ask Amazon for recent feeds: {exc}") from exc
+    return None if feed is None else feed.feed_id
+
+
+# -- sending -----------------------------------------------------------------------------
+
+
+def _send(
+    ctx: Context, seller: SellerSettings, feed_id: int, content: bytes, result: BatchResult
+) -> None:
+    """createFeedDocument → upload → createFeed for a prepared feed."""
+    feeds, ledger = ctx.client.feeds, ctx.ledger
+    try:
+        doc_id, url = feeds.create_feed_document(XML_CONTENT_TYPE)
+        ledger.feed_document_created(feed_id, doc_id, url)
+        feeds.upload_document(url, content, XML_CONTENT_TYPE)
+    except TransientError as exc:
+        raise _Stop(f"feed {feed_id} not uploaded yet: {exc}") from exc
+    except TerminalError as exc:
+        _abandon(ctx, feed_id, exc)
+        return
+    ledger.feed_uploaded(feed_id, doc_id, url)
+    _create(ctx, seller, ledger.feed(feed_id), doc_id, result)
+
+
+def _create(
+    ctx: Context, seller: SellerSettings, feed: FeedRow, doc_id: str, result: BatchResult
+) -> None:
+    """createFeed; on a lost answer look for the feed, then retry once at most."""
+    for attempt in (1, 2):
+        before = datetime.now(UTC)  # Amazon's clock, not the injected one
+        try:
+            amazon_id = ctx.client.feeds.create_feed(
+                ORDER_FULFILLMENT_FEED, [seller.marketplace_id], doc_id
+            )
+        except FeedSubmissionUnknown as exc:
+            log.warning("feed %d: createFeed answer lost (%s); looking it up", feed.id, exc)
+            found = _find(ctx, seller, before - CREATED_MARGIN)
+            if found is not None:
+                _created(ctx, feed.id, found, result)
+                return
+            if attempt == 2:
+                raise _Stop(f"feed {feed.id}: createFeed unanswered twice; left uploaded") from exc
+            continue
+        except TransientError as exc:
+            raise _Stop(f"feed {feed.id}: createFeed failed for now: {exc}") from exc
+        except TerminalError as exc:
+            _abandon(ctx, feed.id, exc)
+            return
+        _created(ctx, feed.id, amazon_id, result)
+        return
+
+
+def _created(ctx: Context, feed_id: int, amazon_id: str, result: BatchResult) -> None:
+    submitted = ctx.ledger.feed_created(feed_id, amazon_id)
+    result.feeds_created.append(feed_id)
+    result.lines_submitted += len(submitted)
+    log.info("feed %d created on Amazon as %s: %d lines", feed_id, amazon_id, len(submitted))
+
+
+def _abandon(ctx: Context, feed_id: int, exc: TerminalError) -> None:
+    """Amazon refuses the feed as it stands: its lines → error (never silently requeued
+    forever), resendable by an operator once the cause is fixed."""
+    ids = [ln.id for ln in ctx.ledger.feed_lines(feed_id)]
+    reason = f"Amazon refused the feed: {exc}"
+    ctx.ledger.fail_feed(feed_id, reason, state=FeedState.CANCELLED)
+    code = exc.code if isinstance(exc, SpApiTerminalError) else None
+    ctx.ledger.mark_error(ids, code, reason)
+    log.error("feed %d abandoned: %s", feed_id, reason)
+
+
+# -- the queue ---------------------------------------------------------------------------
+
+
+def _send_queue(ctx: Context, seller: SellerSettings, result: BatchResult) -> None:
+    ledger, settings = ctx.ledger, ctx.settings
+    per_feed = settings.feed.max_messages
+    peek_limit = max(per_feed, settings.spapi.order_lookups_per_batch * 50)
+    checks = check_orders(ctx, ledger.queued_lines(seller.name, peek_limit), Cache())
+    result.cancelled += checks.cancelled
+    result.confirmed_elsewhere += checks.confirmed_elsewhere
+    deferred = checks.deferred
+    waiting = ledger.queued_lines(seller.name, peek_limit)
+    orders = {r.order_id for r in waiting if r.order_id not in deferred}
+    direct = 0 < len(orders) <= settings.service.direct_threshold
+    skip = sum(1 for r in waiting if r.order_id in deferred)
+    while True:
+        with ledger.claim_queued(seller.name, per_feed + skip) as claim:
+            rows = [r for r in claim.lines if r.order_id not in deferred][:per_feed]
+            if not rows:
+                return
+            prepared: list[tuple[int, bytes]] = []
+            packages, dups = _packages(rows)
+            if direct:
+                packages = _confirm_directly(ctx, seller, claim, packages, dups, result)
+            for part in _write(ctx, seller, packages, dups):
+                prepared.append((claim.prepare_feed(part.content, part.message_map), part.content))
+        for feed_id, content in prepared:
+            _send(ctx, seller, feed_id, content, result)
+        if direct or not prepared:
+            # The direct path is for a handful of orders: one pass; what failed for now
+            # stays queued for the next batch instead of being retried in a loop here.
+            return
+
+
+def _packages(rows: Sequence[LineRow]) -> tuple[list[Package], dict[int, list[int]]]:
+    """Packages whose ``lines`` are ledger line ids; identical lines ride with the first.
+
+    The ledger already refuses repeats at intake, but an operator's resend of an equal
+    line could still meet its twin here; it goes in the same message, not a second one.
+    """
+    grouper = PackageGrouper()
+    packages = grouper.add([replace(r.to_shipment(), line=r.id) for r in rows])
+    dups: dict[int, list[int]] = {}
+    for line, first in grouper.duplicate_lines:
+        dups.setdefault(first, []).append(line)
+    return packages, dups
+
+
+def _ids(package: Package, dups: dict[int, list[int]]) -> list[int]:
+    return [i for first in package.lines for i in (first, *dups.get(first, ()))]
+
+
+def _write(
+    ctx: Context, seller: SellerSettings, packages: list[Package], dups: dict[int, list[int]]
+) -> list[_Part]:
+    if not packages:
+        return []
+    buffers: list[io.BytesIO] = []
+
+    def open_part(_index: int) -> BinaryIO:
+        buffers.append(io.BytesIO())
+        return buffers[-1]
+
+    feed = ctx.settings.feed
+    maps: list[dict[int, list[int]]] = []
+    with FeedWriter(
+        open_part,
+        merchant_id=seller.merchant_id,
+        max_messages=feed.max_messages,
+        max_bytes=feed.max_bytes,
+        document_version=feed.document_version,
+        close_parts=False,
+    ) as writer:
+        for p in packages:
+            part, message_id = writer.add(p)
+            while len(maps) <= part:
+                maps.append({})
+            maps[part][message_id] = _ids(p, dups)
+    return [_Part(b.getvalue(), m) for b, m in zip(buffers, maps, strict=True)]
+
+
+def package_reference_id(package: Package) -> str:
+    """Stable across resends (the same lines make the same package): Amazon then edits
+    the package it has instead of adding a second one."""
+    return str(min(package.lines))
+
+
+def _confirm_directly(
+    ctx: Context,
+    seller: SellerSettings,
+    claim: Claim,
+    packages: list[Package],
+    dups: dict[int, list[int]],
+    result: BatchResult,
+) -> list[Package]:
+    """confirmShipment per package with tracking; returns the packages left for a feed."""
+    rest: list[Package] = []
+    for p in packages:
+        if not p.tracking_number:
+            rest.append(p)
+            continue
+        ids = _ids(p, dups)
+        ref = package_reference_id(p)
+        try:
+            ctx.client.orders.confirm_shipment(
+                p.order_id,
+                marketplace_id=seller.marketplace_id,
+                package=p,
+                package_reference_id=ref,
+            )
+        except CannotConfirmDirectly as exc:
+            claim.direct_failed(ids, None, exc.message)
+            continue
+        except SpApiTerminalError as exc:
+            what = exc.amazon_message or exc.message
+            claim.direct_failed(ids, exc.code, f"Amazon refused the confirmation: {what}")
+            continue
+        except TransientError as exc:
+            log.warning("order %s: confirmShipment failed for now (%s)", p.order_id, exc)
+            continue  # stays queued for the next batch
+        claim.confirm_direct(ids, f"confirmed on Amazon directly (package {ref})")
+        result.direct_confirmed += len(ids)
+        result.confirmed_lines.extend(ids)
+    return rest

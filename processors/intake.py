@@ -1,0 +1,293 @@
+"""Intake: one claimed file → its lines in the ledger (one transaction) → an intake report.
+
+The order of steps is what keeps a file from ever being "nowhere":
+
+1. the file's sha256 first, so content seen before is recognised (DuplicateFile) and
+   nothing is queued twice, even after a crash between commit and archive;
+2. read + validate chunk by chunk into ONE open intake transaction (FileIntake), so a
+   million lines land all or nothing;
+3. the intake report to the outbox (counts, every rejected line, encoding, unknown
+   columns, duplicates and conflicts found by the ledger);
+4. only then archive (or quarantine a file rejected whole).
+
+An unexpected exception leaves the claim in processing/: the next run resumes it, and the
+sha256 check makes that safe whether or not the commit happened.
+
+Duplicate lines: the ledger decides (FileIntake compares each line with every queued,
+sent or confirmed line of the seller, this file included), so the PackageGrouper's
+in-file check of ``convert`` is not repeated here: it would drop lines before the ledger
+could account for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from sqlalchemy import select
+
+from config.settings import SellerSettings
+from feeds.errors import FileRejected
+from feeds.model import LineWarning
+from feeds.rules import validate_chunk
+from ingest.inbox import ClaimedFile, Inbox, Outbox, iter_chunks
+from ingest.readers import open_reader
+from processors.context import Context
+from processors.convert import FileOutcome, rule_context
+from processors.ledger.fileintake import FileIntake
+from processors.ledger.records import DuplicateFile, FileRecord
+from processors.ledger.schema import lines
+from processors.ledger.statuses import LineStatus
+from processors.reports import write_file_report_csv, write_file_report_json
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IntakeResult:
+    file_id: int | None
+    name: str
+    accepted: int
+    rejected: int
+    duplicates: int
+    conflicts: int
+    duplicate_file: bool
+    file_error: str | None
+    report_names: list[str] = field(default_factory=list)
+
+
+def intake_report_names(input_name: str) -> tuple[str, str]:
+    """NAME.intake.csv and NAME.intake.json: next to the seller's name, never clashing
+    with the final result report."""
+    return f"{input_name}.intake.csv", f"{input_name}.intake.json"
+
+
+def file_sha256(stream: BinaryIO) -> str:
+    stream.seek(0)
+    digest = hashlib.sha256()
+    for chunk in iter_chunks(stream):
+        digest.update(chunk)
+    stream.seek(0)
+    return digest.hexdigest()
+
+
+def intake_ready(
+    ctx: Context, seller: SellerSettings, inbox: Inbox, outbox: Outbox
+) -> list[IntakeResult]:
+    """Resume files left in processing/ by a crash, then claim and take in what is ready.
+
+    A file that fails unexpectedly is logged and left claimed; the others still go in.
+    """
+    results: list[IntakeResult] = []
+    todo = list(inbox.claimed())
+    for f in inbox.ready():
+        claimed = inbox.claim(f)
+        if claimed is not None:
+            todo.append(claimed)
+    for claimed in todo:
+        try:
+            results.append(intake_file(ctx, seller, inbox, outbox, claimed))
+        except Exception:
+            log.exception(
+                "%s: intake of %s interrupted; it stays in processing and is resumed next run",
+                seller.name,
+                claimed.name,
+            )
+    return results
+
+
+def intake_file(
+    ctx: Context, seller: SellerSettings, inbox: Inbox, outbox: Outbox, claimed: ClaimedFile
+) -> IntakeResult:
+    """Take in one claimed file; see the module docstring for the order of steps.
+
+    Raises on unexpected errors, leaving the claim in processing/ for the next run.
+    """
+    outcome = FileOutcome(file=claimed.name)
+    record: FileRecord | None = None
+    with inbox.open(claimed) as stream:
+        sha = file_sha256(stream)
+        begun = ctx.ledger.begin_file(
+            seller.name, claimed.name, sha, claimed.size, received_at=ctx.clock()
+        )
+        if isinstance(begun, DuplicateFile):
+            dup = begun
+        else:
+            dup = None
+            try:
+                with begun:
+                    _read_into(ctx, seller, stream, claimed.name, begun, outcome)
+                    record = begun.finish_file(outcome.lines)
+            except FileRejected as exc:
+                outcome.file_error = exc.reason
+                outcome.file_hint = exc.hint
+            except BaseException:
+                outcome.close()
+                raise
+    # The file is closed before it is moved (an SFTP server may refuse to move it open).
+    if dup is not None:
+        outcome.close()
+        return _duplicate(ctx, seller, inbox, outbox, claimed, dup)
+    if record is None:
+        return _rejected(ctx, seller, inbox, outbox, claimed, sha, outcome)
+    try:
+        outcome.accepted = record.accepted
+        outcome.duplicates = record.duplicates
+        outcome.warnings.extend(_ledger_notes(ctx, record.id))
+        names = _write_report(outbox, outcome)
+    finally:
+        outcome.close()
+    inbox.archive(claimed)
+    log.info(
+        "%s: took in %s: %d accepted, %d rejected, %d duplicates, %d conflicts",
+        seller.name,
+        claimed.name,
+        record.accepted,
+        record.rejected,
+        record.duplicates,
+        record.conflicts,
+    )
+    return IntakeResult(
+        file_id=record.id,
+        name=claimed.name,
+        accepted=record.accepted,
+        rejected=record.rejected,
+        duplicates=record.duplicates,
+        conflicts=record.conflicts,
+        duplicate_file=False,
+        file_error=None,
+        report_names=names,
+    )
+
+
+def _read_into(
+    ctx: Context,
+    seller: SellerSettings,
+    stream: BinaryIO,
+    name: str,
+    intake: FileIntake,
+    outcome: FileOutcome,
+) -> None:
+    """Stream read → validate → ledger, chunk by chunk, filling the report's outcome."""
+    rules = rule_context(ctx.settings, ctx.clock())
+    reader = open_reader(stream, name, column_map=seller.column_map or None, sheet=seller.sheet)
+    outcome.info = reader.info
+    for chunk in reader.chunks():
+        result = validate_chunk(chunk, rules)
+        intake.add_lines(result.shipments, result.errors)
+        outcome.lines += len(chunk)
+        outcome.rejected += len({e.line for e in result.errors})
+        outcome.errors.extend(result.errors)
+        outcome.warnings.extend(result.warnings)
+
+
+def _ledger_notes(ctx: Context, file_id: int) -> list[LineWarning]:
+    """The ledger's verdicts on lines that were valid but are not sent (duplicates,
+    conflicts), as report warnings so the seller sees each one with its reason."""
+    q = (
+        select(lines.c.line_no, lines.c.order_id, lines.c.status, lines.c.message)
+        .where(
+            lines.c.file_id == file_id,
+            lines.c.status.in_([LineStatus.DUPLICATE.value, LineStatus.CONFLICT.value]),
+        )
+        .order_by(lines.c.line_no)
+    )
+    with ctx.ledger.reading() as conn:
+        return [
+            LineWarning(ln, None, order_id, f"{status}: {message or ''}".rstrip(": "))
+            for ln, order_id, status, message in conn.execute(q).tuples()
+        ]
+
+
+def _rejected(
+    ctx: Context,
+    seller: SellerSettings,
+    inbox: Inbox,
+    outbox: Outbox,
+    claimed: ClaimedFile,
+    sha: str,
+    outcome: FileOutcome,
+) -> IntakeResult:
+    """A file rejected whole: recorded with no lines (so it is not "nowhere"), reported,
+    quarantined. Its report is final: nothing of it will ever be sent."""
+    try:
+        rec = ctx.ledger.record_file(
+            seller.name, claimed.name, sha, claimed.size, 0, [], [], received_at=ctx.clock()
+        )
+        file_id = rec.id if isinstance(rec, FileRecord) else rec.earlier.id
+        outcome.lines = outcome.accepted = outcome.rejected = 0
+        names = _write_report(outbox, outcome)
+        if isinstance(rec, FileRecord):
+            ctx.ledger.set_file_reports(rec.id, names[0], names[0])
+    finally:
+        outcome.close()
+    reason = outcome.file_error or "rejected"
+    if outcome.file_hint:
+        reason += f" ({outcome.file_hint})"
+    inbox.quarantine(claimed, reason)
+    log.warning("%s: rejected %s: %s", seller.name, claimed.name, reason)
+    return IntakeResult(
+        file_id=file_id,
+        name=claimed.name,
+        accepted=0,
+        rejected=0,
+        duplicates=0,
+        conflicts=0,
+        duplicate_file=False,
+        file_error=reason,
+        report_names=names,
+    )
+
+
+def _duplicate(
+    ctx: Context,
+    seller: SellerSettings,
+    inbox: Inbox,
+    outbox: Outbox,
+    claimed: ClaimedFile,
+    dup: DuplicateFile,
+) -> IntakeResult:
+    """Content seen before (uploaded twice, or resumed after a crash past the commit):
+    nothing is queued again; the report says which earlier file it matches."""
+    earlier = dup.earlier
+    when = earlier.received_at.strftime("%Y-%m-%d %H:%M UTC")
+    if earlier.name == claimed.name:
+        text = f"this file was already taken in at {when}; its lines were not queued again"
+    else:
+        text = (
+            f"this file has the same content as {earlier.name}, received at {when}; "
+            "its lines were not queued again"
+        )
+    outcome = FileOutcome(file=claimed.name, file_error=text)
+    outcome.lines = earlier.lines
+    try:
+        names = _write_report(outbox, outcome)
+    finally:
+        outcome.close()
+    inbox.archive(claimed)
+    log.info("%s: %s: %s", seller.name, claimed.name, text)
+    return IntakeResult(
+        file_id=earlier.id,
+        name=claimed.name,
+        accepted=0,
+        rejected=0,
+        duplicates=0,
+        conflicts=0,
+        duplicate_file=True,
+        file_error=text,
+        report_names=names,
+    )
+
+
+def _write_report(outbox: Outbox, outcome: FileOutcome) -> list[str]:
+    csv_name, json_name = intake_report_names(outcome.file)
+    buf = io.BytesIO()
+    write_file_report_csv(outcome, buf)
+    outbox.write(csv_name, buf.getvalue())
+    buf = io.BytesIO()
+    write_file_report_json(outcome, buf)
+    outbox.write(json_name, buf.getvalue())
+    return [csv_name, json_name]
