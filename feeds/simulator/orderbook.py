@@ -71,6 +71,7 @@ class Order:
     shipments: list[ShipmentRecord] = field(default_factory=list)
     auto_created: bool = False  # made up on first sight; grows items later feeds name
     placeholder: bool = False  # made up by a lookup naming no items: its one item is a guess
+    buyer_email: str | None = None  # Amazon's anonymised relay address, when shown
 
     def item(self, order_item_id: str) -> OrderItem | None:
         return next((i for i in self.items if i.order_item_id == order_item_id), None)
@@ -111,6 +112,7 @@ class Order:
             shipments=shipments,
             auto_created=bool(data.get("auto_created", False)),
             placeholder=bool(data.get("placeholder", False)),
+            buyer_email=data.get("buyer_email"),
         )
 
 

@@ -38,7 +38,10 @@ _CATEGORY = {
 def order_json(order: Order) -> dict[str, Any]:
     shipped = sum(i.quantity_shipped for i in order.items)
     unshipped = sum(i.unshipped for i in order.items) if order.status != "Canceled" else 0
-    return {
+    extra: dict[str, Any] = {}
+    if order.buyer_email:
+        extra["BuyerInfo"] = {"BuyerEmail": order.buyer_email}
+    return extra | {
         "AmazonOrderId": order.order_id,
         "PurchaseDate": iso(order.purchase_date),
         "LastUpdateDate": iso(order.last_update),
