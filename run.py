@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -153,6 +153,198 @@ def simulator(
     except (ValueError, OSError) as exc:
         raise ConfigError(f"simulator: {exc}") from exc
     serve_forever(sim, typer.echo, threading.Event())
+
+
+# --- the service and the operator commands (logic in processors/service.py, operator.py) --
+
+SettingsOpt = Annotated[
+    Path | None, typer.Option("--settings", help="Settings TOML file (default: built-in).")
+]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Folder for inbox, outbox, archive, ledger.")
+]
+
+
+@app.callback(
+    invoke_without_command=True,
+    epilog="Exit codes of --once: 0 all lines confirmed; 1 some lines rejected, error, "
+    "needs_attention or cancelled; 2 a file rejected; 73 already running; 75 timed out "
+    "with lines in flight; 78 bad settings.",
+)
+def serve(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Process the inbox, wait for Amazon, exit.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(min=0, help="--once: give up waiting after this many seconds.")
+    ] = 600.0,
+    settings_path: SettingsOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Without a command: run the service (intake, batches, tracking) until SIGTERM/Ctrl-C.
+
+    Exit codes of --once: 0 every line confirmed; 1 some lines rejected, in error,
+    needing attention or cancelled (see the result reports); 2 a whole file was rejected;
+    73 another instance is running on this ledger; 75 timed out with lines still in
+    flight (run again to carry on); 78 invalid settings or credentials.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from processors.service import Service, settings_from
+
+    try:
+        settings = settings_from(settings_path, data_dir)
+        service = Service.start(settings, once=once)
+    except ShipfeedError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from exc
+    with service, service.signals():
+        if once:
+            outcome = service.run_once(timeout)
+            typer.echo(
+                f"{'SIMULATED: ' if service.simulated else ''}{len(outcome.files)} files, "
+                f"{len(outcome.reports)} result reports, {outcome.open_lines} lines in flight; "
+                f"exit {int(outcome.exit)} ({outcome.exit.name.lower()})"
+            )
+            code = int(outcome.exit)
+        else:
+            service.run_forever()
+            code = 0
+    raise typer.Exit(code)
+
+
+def _operator_ledger(settings_path: Path | None, data_dir: Path | None) -> Any:
+    from processors.operator import open_ledger
+    from processors.service import settings_from
+
+    return open_ledger(settings_from(settings_path, data_dir))
+
+
+def _fail(exc: ShipfeedError) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(exc.exit_code)
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    seller: Annotated[str | None, typer.Option(help="Only this seller.")] = None,
+    settings_path: SettingsOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Counts per status, the oldest waiting line, feeds in flight and the last error."""
+    from processors import operator as op
+
+    try:
+        with _operator_ledger(settings_path, data_dir) as ledger:
+            data = op.status_data(ledger, seller)
+    except ShipfeedError as exc:
+        raise _fail(exc) from exc
+    typer.echo(op.dumps(data) if as_json else op.status_text(data))
+
+
+@app.command("queue")
+def queue_cmd(
+    status_: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+    seller: Annotated[str | None, typer.Option(help="Only this seller.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many lines.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    settings_path: SettingsOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Lines not yet ended (or in --status), oldest first, with totals."""
+    from rich.console import Console
+
+    from processors import operator as op
+    from processors.ledger.statuses import LineStatus
+
+    if status_ is not None and status_ not in {s.value for s in LineStatus}:
+        known = ", ".join(s.value for s in LineStatus)
+        typer.echo(f"error: unknown status {status_!r} (known: {known})", err=True)
+        raise typer.Exit(64)
+    try:
+        with _operator_ledger(settings_path, data_dir) as ledger:
+            data = op.queue_data(ledger, status_, seller, limit)
+    except ShipfeedError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(op.dumps(data))
+    else:
+        op.print_queue(data, Console(width=160 if not sys.stdout.isatty() else None))
+
+
+@app.command()
+def order(
+    order_id: Annotated[str, typer.Argument(metavar="ORDER", help="Amazon order id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    settings_path: SettingsOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Every line received for ORDER, with its full history."""
+    from processors import operator as op
+
+    try:
+        with _operator_ledger(settings_path, data_dir) as ledger:
+            data = op.order_data(ledger, order_id)
+    except ShipfeedError as exc:
+        raise _fail(exc) from exc
+    typer.echo(op.dumps(data) if as_json else op.order_text(data))
+
+
+@app.command()
+def resend(
+    orders: Annotated[list[str] | None, typer.Argument(metavar="[ORDER]...")] = None,
+    errors: Annotated[bool, typer.Option("--errors", help="Every line in error.")] = False,
+    stuck: Annotated[
+        bool, typer.Option("--stuck", help="Submitted lines stuck past stuck_after_seconds.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Even past max_resends, or still with Amazon.")
+    ] = False,
+    settings_path: SettingsOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Put lines back in the queue; prints what was requeued, escalated and skipped."""
+    from datetime import timedelta
+
+    from processors import operator as op
+    from processors.service import settings_from
+
+    if not (orders or errors or stuck):
+        typer.echo("error: name orders, or use --errors or --stuck", err=True)
+        raise typer.Exit(64)
+    try:
+        settings = settings_from(settings_path, data_dir)
+        with op.open_ledger(settings) as ledger:
+            result = ledger.resend(
+                order_ids=orders or [],
+                errors=errors,
+                stuck_older_than=timedelta(seconds=settings.service.stuck_after_seconds)
+                if stuck
+                else None,
+                force=force,
+            )
+            typer.echo(
+                op.resend_text(ledger, result.requeued, result.needs_attention, result.skipped)
+            )
+    except ShipfeedError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def cancel(
+    order_id: Annotated[str, typer.Argument(metavar="ORDER", help="Amazon order id.")],
+    settings_path: SettingsOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Cancel ORDER's unsent lines: they are never confirmed to Amazon."""
+    try:
+        with _operator_ledger(settings_path, data_dir) as ledger:
+            ids = ledger.cancel(order_id)
+    except ShipfeedError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"cancelled {len(ids)} line(s) of order {order_id}")
 
 
 def main() -> None:

@@ -280,8 +280,16 @@ def result_row(line: Any) -> list[str]:
             for e in line.errors
         )
         order = next((e.value for e in line.errors if e.column == "order_id"), "")
-        return [str(line.line), order or "", "", "", "rejected", "", message,
-                result_advice("rejected", None)]
+        return [
+            str(line.line),
+            order or "",
+            "",
+            "",
+            "rejected",
+            "",
+            message,
+            result_advice("rejected", None),
+        ]
     return [
         str(line.line),
         line.order_id or "",
@@ -328,8 +336,8 @@ def result_report_json(
         for n, line in enumerate(lines):
             row = result_row(line)
             counts[row[4]] = counts.get(row[4], 0) + 1
-            item = dict(zip(RESULT_COLUMNS, row, strict=True))
-            item["line"] = line.line  # type: ignore[assignment]
+            item: dict[str, object] = dict(zip(RESULT_COLUMNS, row, strict=True))
+            item["line"] = line.line
             text.write(("" if n == 0 else ", ") + json.dumps(item, ensure_ascii=False))
         text.write(f'], "counts": {json.dumps(counts)}}}\n')
         text.flush()

@@ -1,0 +1,190 @@
+"""What the operator commands (status, queue, order, resend, cancel) do and print.
+
+The ledger answers; this module renders: a rich table on a terminal, plain text when
+piped, JSON with ``--json``. Opening the ledger takes no instance lock, so every command
+works while the service runs: each is one short transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from config.settings import Settings
+from processors.ledger.queries import order_history, queue, status_counts
+from processors.ledger.store import Ledger
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    return Ledger.open(settings.resolved_ledger_url, max_resends=settings.service.max_resends)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(_plain(value), indent=1, ensure_ascii=False)
+
+
+def age_text(age: timedelta) -> str:
+    s = int(age.total_seconds())
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    if s < 172800:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"
+
+
+# -- status -------------------------------------------------------------------------------
+
+
+def status_data(ledger: Ledger, seller: str | None = None) -> dict[str, Any]:
+    c = status_counts(ledger, seller)
+    return {
+        "counts": c.counts,
+        "total": c.total,
+        "oldest_waiting_since": c.oldest_waiting,
+        "feeds_in_flight": c.feeds_in_flight,
+        "last_error": asdict(c.last_error) if c.last_error else None,
+    }
+
+
+def status_text(data: dict[str, Any]) -> str:
+    out = [f"{status:<16} {n:>8}" for status, n in data["counts"].items()]
+    out.append(f"{'total':<16} {data['total']:>8}")
+    oldest = data["oldest_waiting_since"]
+    out.append(f"oldest waiting line: {_plain(oldest) if oldest else 'none'}")
+    out.append(f"feeds in flight: {data['feeds_in_flight']}")
+    e = data["last_error"]
+    out.append(
+        f"last error: order {e['order_id']} ({e['status']}, {_plain(e['at'])}): {e['message']}"
+        if e
+        else "last error: none"
+    )
+    return "\n".join(out)
+
+
+# -- queue --------------------------------------------------------------------------------
+
+
+def queue_data(
+    ledger: Ledger, status: str | None, seller: str | None, limit: int
+) -> dict[str, Any]:
+    page = queue(ledger, status=status, seller=seller, limit=limit)
+    rows = [
+        {
+            "order_id": r.order_id,
+            "seller": r.seller,
+            "status": r.status,
+            "order_item_id": r.order_item_id,
+            "tracking_number": r.tracking_number,
+            "carrier": r.carrier,
+            "ship_date": r.ship_date,
+            "age_seconds": r.age,
+            "attempts": r.attempts,
+            "message": r.message,
+        }
+        for r in page.rows
+    ]
+    return {"rows": rows, "shown": len(rows), "total": page.total}
+
+
+def print_queue(data: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"{data['shown']} of {data['total']} lines", title_justify="left")
+    for col in ("order", "status", "item", "tracking", "ship date", "age", "last message"):
+        table.add_column(col, overflow="fold")
+    for r in data["rows"]:
+        table.add_row(
+            r["order_id"],
+            r["status"],
+            r["order_item_id"] or "",
+            r["tracking_number"] or "",
+            r["ship_date"].date().isoformat(),
+            age_text(r["age_seconds"]),
+            r["message"] or "",
+        )
+    console.print(table)
+    console.print(f"total: {data['total']} lines")
+
+
+# -- order --------------------------------------------------------------------------------
+
+
+def order_data(ledger: Ledger, order_id: str) -> dict[str, Any]:
+    lines = []
+    for h in order_history(ledger, order_id):
+        ln = h.line
+        lines.append(
+            {
+                "line_id": ln.id,
+                "seller": ln.seller,
+                "file": h.file_name,
+                "line": ln.line,
+                "received_at": h.received_at,
+                "order_item_id": ln.order_item_id,
+                "quantity": ln.quantity,
+                "ship_date": ln.ship_date,
+                "carrier": ln.carrier_code or ln.carrier_name,
+                "tracking_number": ln.tracking_number,
+                "ship_method": ln.ship_method,
+                "status": ln.status,
+                "attempts": ln.attempts,
+                "feed_id": ln.feed_id,
+                "result_code": ln.result_code,
+                "message": ln.message,
+                "history": [asdict(e) for e in h.events],
+            }
+        )
+    return {"order_id": order_id, "lines": lines}
+
+
+def order_text(data: dict[str, Any]) -> str:
+    out = [f"order {data['order_id']}"]
+    for ln in data["lines"]:
+        item = f" item {ln['order_item_id']}" if ln["order_item_id"] else ""
+        out.append(
+            f"- line {ln['line']} of {ln['file']}{item}: {ln['status'].upper()}"
+            f" (tracking {ln['tracking_number'] or '-'}, carrier {ln['carrier'] or '-'},"
+            f" shipped {ln['ship_date'].date().isoformat()}, resent {ln['attempts']}x)"
+        )
+        if ln["message"]:
+            out.append(f"    {ln['message']}")
+        out.append(f"    {_plain(ln['received_at'])}  received")
+        for e in ln["history"]:
+            feed = f" [feed {e['feed_id']}]" if e["feed_id"] else ""
+            msg = f": {e['message']}" if e["message"] else ""
+            out.append(f"    {_plain(e['at'])}  {e['from_status']} -> {e['to_status']}{feed}{msg}")
+    return "\n".join(out)
+
+
+# -- resend / cancel ----------------------------------------------------------------------
+
+
+def resend_text(
+    ledger: Ledger, requeued: list[int], attention: list[int], skipped: dict[int, str]
+) -> str:
+    ids = [*requeued, *attention, *skipped]
+    orders = {ln.id: ln.order_id for ln in ledger.lines(ids)} if ids else {}
+    out = [f"requeued: {len(requeued)}"]
+    out += [f"  {orders[i]} (line {i})" for i in requeued]
+    out.append(f"needs attention (resent too often; use --force): {len(attention)}")
+    out += [f"  {orders[i]} (line {i})" for i in attention]
+    out.append(f"skipped: {len(skipped)}")
+    out += [f"  {orders[i]} (line {i}): {why}" for i, why in skipped.items()]
+    return "\n".join(out)

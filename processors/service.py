@@ -1,0 +1,439 @@
+"""The service: intake, batcher and tracker together, on a schedule or once to the end.
+
+One ``Service`` owns everything a run needs (the ledger and its instance lock, the
+SP-API client, the built-in simulator when no credentials are set, each seller's inbox
+and outbox) and closes all of it on the way out, whatever ends the run: a finished
+``--once``, SIGTERM/SIGINT, or an error. The steps themselves live in intake.py,
+batcher.py and tracker.py and read their work from the ledger, so the service adds no
+state of its own: a killed service restarted carries on where the ledger says.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import schedule
+from pydantic import ValidationError
+
+from config.settings import Secrets, SellerSettings, Settings, load_secrets, load_settings
+from feeds.errors import ConfigError, CredentialsError, TransientError
+from feeds.simulator import Simulator, SimulatorConfig, start_simulator
+from feeds.spapi.client import REGION_ENDPOINTS, SpApiClient
+from ingest.factory import InboxOptions, SftpAuth, is_sftp, open_inbox, open_outbox
+from ingest.inbox import Inbox, Outbox
+from processors import logs
+from processors.batcher import run_batch
+from processors.context import Context
+from processors.intake import IntakeResult, intake_ready
+from processors.ledger.queries import status_counts
+from processors.ledger.records import FeedRow
+from processors.ledger.store import Ledger
+from processors.results import ReportWriter
+from processors.tracker import run_tracking
+
+
+class RunExit(IntEnum):
+    """Exit codes of ``run.py --once`` (and of the service), most serious last.
+
+    0  every line taken in has ended well (confirmed, or a duplicate of a confirmed line)
+    1  some lines did not: rejected by validation, error, needs_attention, cancelled or
+       conflict; the result reports say which and what to do
+    2  a whole file was rejected (unreadable, no order id column...): see its intake report
+       in the outbox and the file in quarantine
+    75 the timeout passed with lines still on their way (in the queue or with Amazon);
+       running again carries on, nothing is sent twice
+    73 another instance holds this ledger; 78 the settings or credentials are invalid
+    """
+
+    OK = 0
+    LINES_NOT_CONFIRMED = 1
+    FILE_REJECTED = 2
+    TIMED_OUT = 75
+
+
+ONCE_HELP = (
+    "Exit codes: 0 every line confirmed; 1 some lines rejected, in error, needing "
+    "attention or cancelled (see the result reports); 2 a whole file was rejected; "
+    "73 another instance is running on this ledger; 75 timed out with lines still in "
+    "flight (run again to carry on); 78 invalid settings or credentials."
+)
+
+
+def settings_from(path: Path | None, data_dir: Path | None = None) -> Settings:
+    """Load and validate the settings; every problem becomes a ConfigError naming the field."""
+    overrides: dict[str, Any] = {} if data_dir is None else {"data_dir": data_dir}
+    try:
+        return load_settings(path, **overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"settings{f' {path}' if path else ''}: {problems}") from exc
+    except (ValueError, OSError) as exc:  # a secret in the file, an unreadable file, bad TOML
+        raise ConfigError(f"settings: {exc}") from exc
+
+
+class EagerLedger(Ledger):
+    """The ledger as ``--once`` sees it: every created feed is due for a poll at once.
+
+    The service backs off between polls of a feed (30 s, 1 min, ... 15 min) to spare
+    getFeed's quota; a one-off run that waits for the answer polls on every pass instead
+    (the client's rate limiter still paces the calls).
+    """
+
+    def poll_submitted(self, seller: str | None = None, *, due_only: bool = False) -> list[FeedRow]:
+        return super().poll_submitted(seller, due_only=False)
+
+
+def secret_values(secrets: Secrets) -> list[str]:
+    """Every secret string, for the log filter that masks them."""
+    found = [
+        s.get_secret_value()
+        for s in (secrets.lwa_client_id, secrets.lwa_client_secret, secrets.lwa_refresh_token)
+        if s is not None
+    ]
+    for sftp in secrets.sftp.values():
+        for s in (sftp.password, sftp.private_key_passphrase):
+            if s is not None:
+                found.append(s.get_secret_value())
+    return found
+
+
+def wants_simulator(settings: Settings, secrets: Secrets) -> bool:
+    mode = settings.simulator.enabled
+    return mode == "always" or (mode == "auto" and not secrets.has_spapi)
+
+
+@dataclass
+class SellerIO:
+    seller: SellerSettings
+    inbox: Inbox
+    outbox: Outbox
+
+
+@dataclass
+class OnceOutcome:
+    exit: RunExit
+    files: list[IntakeResult] = field(default_factory=list)
+    open_lines: int = 0
+    reports: list[str] = field(default_factory=list)
+
+
+class Service:
+    """One running shipfeed: build with ``Service.start(settings)``, end with ``close()``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        client: SpApiClient,
+        simulator: Simulator | None,
+        sellers: list[SellerIO],
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.client = client
+        self.simulator = simulator
+        self.sellers = sellers
+        self.ctx = Context(settings, ledger, client, simulated=simulator is not None)
+        self.reports = ReportWriter(
+            ledger, {s.seller.name: s.outbox for s in sellers}, simulated=simulator is not None
+        )
+        self.stop_event = threading.Event()
+        self.intake_results: list[IntakeResult] = []
+
+    @property
+    def simulated(self) -> bool:
+        return self.simulator is not None
+
+    # -- start and stop ----------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        settings: Settings,
+        secrets: Secrets | None = None,
+        *,
+        watch: bool = True,
+        once: bool = False,
+    ) -> Service:
+        """Open everything, in an order that leaves nothing behind if a step fails."""
+        secrets = secrets if secrets is not None else load_secrets()
+        simulated = wants_simulator(settings, secrets)
+        logs.configure(
+            level=settings.log_level, simulated=simulated, secrets=secret_values(secrets)
+        )
+        with _closing_on_error() as undo:
+            ledger = (EagerLedger if once else Ledger).open(
+                settings.resolved_ledger_url, max_resends=settings.service.max_resends
+            )
+            undo.append(ledger.close)
+            ledger.acquire_instance_lock(settings.data_dir)
+            simulator: Simulator | None = None
+            if simulated:
+                simulator = start_simulator(
+                    SimulatorConfig(
+                        host=settings.simulator.host,
+                        port=settings.simulator.port,
+                        processing_delay=settings.simulator.processing_delay_seconds,
+                        auto_create_orders=settings.simulator.auto_create_orders,
+                    )
+                )
+                undo.append(simulator.stop)
+                client = SpApiClient(
+                    endpoint=simulator.url,
+                    token_url=f"{simulator.url}/auth/o2/token",
+                    client_id=simulator.config.client_id,
+                    client_secret=simulator.config.client_secret,
+                    refresh_token=simulator.config.refresh_token,
+                    timeout=settings.spapi.timeout_seconds,
+                    max_retries=settings.spapi.max_retries,
+                )
+            else:
+                if not secrets.has_spapi:
+                    raise CredentialsError(
+                        "the simulator is off but no SP-API credentials are set",
+                        hint="set SHIPFEED_LWA_CLIENT_ID, SHIPFEED_LWA_CLIENT_SECRET and "
+                        "SHIPFEED_LWA_REFRESH_TOKEN, or SHIPFEED_SECRETS_FILE",
+                    )
+                assert secrets.lwa_client_id and secrets.lwa_client_secret
+                assert secrets.lwa_refresh_token
+                client = SpApiClient(
+                    endpoint=settings.spapi.endpoint or REGION_ENDPOINTS[settings.spapi.region],
+                    token_url=settings.spapi.token_url,
+                    client_id=secrets.lwa_client_id,
+                    client_secret=secrets.lwa_client_secret,
+                    refresh_token=secrets.lwa_refresh_token,
+                    timeout=settings.spapi.timeout_seconds,
+                    max_retries=settings.spapi.max_retries,
+                )
+            undo.append(client.close)
+            sellers = [_open_seller(settings, secrets, s, watch=watch) for s in settings.sellers]
+            for s in sellers:
+                undo.append(s.inbox.close)
+                undo.append(s.outbox.close)
+        logs.event(
+            "service_started",
+            simulated=simulated,
+            endpoint=client.endpoint,
+            ledger=ledger.engine.url.render_as_string(hide_password=True),
+            sellers=",".join(s.name for s in settings.sellers),
+        )
+        return cls(settings, ledger, client, simulator, sellers)
+
+    def close(self) -> None:
+        """Close inboxes, the client, the simulator and the ledger (releasing its lock)."""
+        for s in self.sellers:
+            for closer in (s.inbox.close, s.outbox.close):
+                _quietly(closer)
+        _quietly(self.client.close)
+        if self.simulator is not None:
+            _quietly(self.simulator.stop)
+        _quietly(self.ledger.close)
+        logs.event("service_stopped")
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the steps ---------------------------------------------------------------------
+
+    def intake(self) -> list[IntakeResult]:
+        results: list[IntakeResult] = []
+        for s in self.sellers:
+            if self.stop_event.is_set():
+                break
+            got = self._step(
+                "intake", functools.partial(intake_ready, self.ctx, s.seller, s.inbox, s.outbox)
+            )
+            for r in got or []:
+                logs.event(
+                    "file_taken",
+                    seller=s.seller.name,
+                    file=r.name,
+                    accepted=r.accepted,
+                    rejected=r.rejected,
+                    duplicates=r.duplicates,
+                    duplicate_file=r.duplicate_file or None,
+                    file_error=r.file_error,
+                )
+            results.extend(got or [])
+        self.intake_results.extend(results)
+        return results
+
+    def batch(self) -> None:
+        for s in self.sellers:
+            if self.stop_event.is_set():
+                break
+            self._step("batch", functools.partial(run_batch, self.ctx, s.seller))
+
+    def track(self) -> None:
+        if not self.stop_event.is_set():
+            self._step("track", lambda: run_tracking(self.ctx))
+        self.report()
+
+    def report(self) -> list[str]:
+        """Result reports of finished files, and each seller's status note."""
+        written = self._step("report", self.reports.write_finished) or []
+        self._step("status", self.reports.write_status_notes)
+        return written
+
+    def _step(self, name: str, fn: Callable[[], Any]) -> Any:
+        """Run one step; a failure is logged and the next run of the step tries again.
+
+        Every step reads its work from the ledger, so a step that failed halfway leaves
+        nothing that the next run does not pick up.
+        """
+        try:
+            return fn()
+        except TransientError as exc:
+            logs.event("step_failed", logging.WARNING, step=name, error=str(exc))
+        except Exception as exc:
+            logs.log.exception("step %s failed: %s", name, exc)
+        return None
+
+    # -- running -----------------------------------------------------------------------
+
+    def run_forever(self) -> None:
+        """Intake on inbox events and every scan interval; batch and track on theirs."""
+        svc = self.settings.service
+        sched = schedule.Scheduler()
+        sched.every(svc.inbox_scan_seconds).seconds.do(self.intake)  # type: ignore[arg-type]
+        sched.every(svc.batch_interval_seconds).seconds.do(self.batch)  # type: ignore[arg-type]
+        sched.every(svc.poll_interval_seconds).seconds.do(self.track)  # type: ignore[arg-type]
+        # A restart first finishes what the ledger says is under way.
+        self.intake()
+        self.batch()
+        self.track()
+        while not self.stop_event.is_set():
+            sched.run_pending()
+            idle = sched.idle_seconds
+            wait = max(0.05, min(1.0, idle if idle is not None else 1.0))
+            if self._wait_inboxes(wait) and not self.stop_event.is_set():
+                self.intake()
+
+    def run_once(self, timeout: float, pause: float = 0.2) -> OnceOutcome:
+        """Take in what is ready, then batch and track at once until every line has ended."""
+        deadline = time.monotonic() + timeout
+        self.intake()
+        reports: list[str] = []
+        while True:
+            self.batch()
+            self._step("track", lambda: run_tracking(self.ctx))
+            reports.extend(self.report())
+            counts = status_counts(self.ledger)
+            open_lines = counts.counts["in_queue"] + counts.counts["submitted"]
+            if open_lines == 0 or self.stop_event.is_set():
+                break
+            if time.monotonic() >= deadline:
+                break
+            self.stop_event.wait(pause)
+            self.intake()  # files that settled meanwhile
+        return OnceOutcome(
+            exit=self._once_exit(open_lines, reports),
+            files=list(self.intake_results),
+            open_lines=open_lines,
+            reports=reports,
+        )
+
+    def _once_exit(self, open_lines: int, reports: list[str]) -> RunExit:
+        if open_lines:
+            return RunExit.TIMED_OUT
+        if any(r.file_error for r in self.intake_results):
+            return RunExit.FILE_REJECTED
+        if any(r.rejected for r in self.intake_results) or self.reports.any_not_confirmed:
+            return RunExit.LINES_NOT_CONFIRMED
+        return RunExit.OK
+
+    def _wait_inboxes(self, timeout: float) -> bool:
+        share = timeout / max(1, len(self.sellers))
+        fired = False
+        for s in self.sellers:
+            try:
+                fired = s.inbox.wait(share) or fired
+            except Exception as exc:  # an SFTP hiccup: the next scan tries again
+                logs.event("inbox_wait_failed", seller=s.seller.name, error=str(exc))
+                time.sleep(share)
+        return fired
+
+    @contextmanager
+    def signals(self) -> Iterator[None]:
+        """SIGTERM/SIGINT end the run after the current step (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            logs.event("stopping", signal=signal.Signals(signum).name)
+            self.stop_event.set()
+
+        old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+
+def _open_seller(
+    settings: Settings, secrets: Secrets, seller: SellerSettings, *, watch: bool
+) -> SellerIO:
+    secret = secrets.sftp.get(seller.credentials)
+    auth = None
+    if secret is not None:
+        auth = SftpAuth(
+            password=secret.password.get_secret_value() if secret.password else None,
+            private_key_path=secret.private_key_path,
+            private_key_passphrase=secret.private_key_passphrase.get_secret_value()
+            if secret.private_key_passphrase
+            else None,
+        )
+    # The default seller keeps processing/, archive/ and quarantine/ in the data directory.
+    default_inbox = str(settings.data_dir / "inbox")
+    work_root = str(settings.data_dir) if seller.inbox == default_inbox else None
+    options = InboxOptions(
+        settle_seconds=settings.service.settle_seconds,
+        known_hosts=seller.known_hosts,
+        trust_on_first_use=seller.trust_on_first_use,
+        work_root=work_root,
+        watch=watch and not is_sftp(seller.inbox),
+    )
+    inbox = open_inbox(seller.inbox, options=options, auth=auth)
+    try:
+        outbox = open_outbox(seller.outbox, options=options, auth=auth)
+    except BaseException:
+        inbox.close()
+        raise
+    return SellerIO(seller, inbox, outbox)
+
+
+@contextmanager
+def _closing_on_error() -> Iterator[list[Callable[[], None]]]:
+    undo: list[Callable[[], None]] = []
+    try:
+        yield undo
+    except BaseException:
+        for fn in reversed(undo):
+            _quietly(fn)
+        raise
+
+
+def _quietly(fn: Callable[[], object]) -> None:
+    try:
+        fn()
+    except Exception as exc:
+        logs.log.warning("while closing: %s", exc)
