@@ -6,17 +6,24 @@ URL), dropped afterwards, so parallel runs and other helpers' runs never collide
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+
+from feeds.model import LineError, Shipment
+from processors.ledger.records import FileRecord
+from processors.ledger.store import Ledger
 
 PG_HOST = os.environ.get("SHIPFEED_TEST_PG_HOST", "127.0.0.1:5432")
 PG_USERS = ("postgres", "root")
@@ -73,3 +80,68 @@ def ledger_db_url(backend: str, tmp: Path) -> Iterator[str]:
     else:
         with pg_schema_url() as url:
             yield url
+
+
+# -- building test data ---------------------------------------------------------------
+
+SHIP_DATE = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+
+def ship(
+    line: int,
+    order_id: str = "111-0000001-0000001",
+    item: str | None = None,
+    tracking: str | None = "1Z999AA10123456784",
+    **kw: Any,
+) -> Shipment:
+    return Shipment(
+        line=line,
+        order_id=order_id,
+        ship_date=SHIP_DATE,
+        order_item_id=item,
+        tracking_number=tracking,
+        carrier_code=kw.pop("carrier_code", "UPS"),
+        **kw,
+    )
+
+
+def order(n: int) -> str:
+    return f"111-{n:07d}-0000001"
+
+
+def take_in(
+    ledger: Ledger,
+    shipments: list[Shipment],
+    rejected: list[LineError] = (),  # type: ignore[assignment]
+    *,
+    name: str = "orders.csv",
+    seller: str = "acme",
+) -> FileRecord:
+    """Record a file whose content hash is derived from its lines (distinct per call)."""
+    digest = hashlib.sha256(repr((name, shipments, rejected)).encode()).hexdigest()
+    lines_in_file = len(shipments) + len({e.line for e in rejected})
+    rec = ledger.record_file(seller, name, digest, 100, lines_in_file, shipments, rejected)
+    assert isinstance(rec, FileRecord)
+    return rec
+
+
+def queued_feed(ledger: Ledger, seller: str = "acme", limit: int = 1000) -> tuple[int, list[int]]:
+    """Claim everything queued and prepare one feed, one message per line."""
+    with ledger.claim_queued(seller, limit) as claim:
+        ids = [ln.id for ln in claim.lines]
+        feed_id = claim.prepare_feed(
+            b"<AmazonEnvelope/>", {i + 1: [lid] for i, lid in enumerate(ids)}
+        )
+    return feed_id, ids
+
+
+def sent_feed(ledger: Ledger, seller: str = "acme") -> tuple[int, list[int]]:
+    """A feed taken all the way to created: its lines are submitted."""
+    feed_id, ids = queued_feed(ledger, seller)
+    ledger.feed_uploaded(feed_id, f"doc-{feed_id}")
+    ledger.feed_created(feed_id, f"AMZ-{feed_id}")
+    return feed_id, ids
+
+
+def status_of(ledger: Ledger, line_id: int) -> str:
+    return ledger.lines([line_id])[0].status

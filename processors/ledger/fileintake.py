@@ -9,13 +9,27 @@ and finish_file refuses to commit a file whose count does not add up.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, RootTransaction, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RootTransaction,
+    String,
+    any_,
+    bindparam,
+    column,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from feeds.model import LineError, Shipment
 from processors.ledger.errors import LedgerError, UnaccountedLines
@@ -27,6 +41,55 @@ CHUNK = 5_000  # lines per duplicate lookup and per executemany
 _BLOCKING = [s.value for s in BLOCKING]
 
 Key = tuple[str, str | None]
+
+_COLS = (
+    "file_id",
+    "seller",
+    "line_no",
+    "order_id",
+    "order_item_id",
+    "quantity",
+    "ship_date",
+    "carrier_code",
+    "carrier_name",
+    "tracking_number",
+    "ship_method",
+    "attempts",
+    "status",
+    "feed_id",
+    "message",
+    "duplicate_of",
+    "status_changed_at",
+    "updated_at",
+)
+
+
+def _one_of(conn: Connection, col: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
+    """``col IN values`` as ONE bound parameter (an array, a JSON list): rendering and
+    compiling thousands of parameters per chunk cost more than the lookup itself."""
+    if conn.dialect.name == "postgresql":
+        return col == any_(bindparam("ids", values, type_=ARRAY(String)))
+    listed = select(column("value")).select_from(
+        func.json_each(bindparam("ids", json.dumps(values)))
+    )
+    return col.in_(listed.scalar_subquery())
+
+
+class _SqliteTimes:
+    """UTC datetimes as SQLAlchemy's SQLite DATETIME text, so that comparisons made later
+    through SQLAlchemy (which formats its parameters the same way) sort correctly.
+    Ship dates repeat a lot within a file, hence the cache."""
+
+    def __init__(self) -> None:
+        self._seen: dict[datetime, str] = {}
+
+    def __call__(self, value: datetime) -> str:
+        text = self._seen.get(value)
+        if text is None:
+            u = value.astimezone(UTC)
+            text = f"{u:%Y-%m-%d %H:%M:%S}.{u.microsecond:06d}"
+            self._seen[value] = text
+        return text
 
 
 class FileIntake:
@@ -78,11 +141,15 @@ class FileIntake:
         """Lines of this seller for these orders that are queued, sent or confirmed.
 
         Runs inside the intake transaction, so it also sees earlier chunks of this file.
+        Only order_id is in the WHERE clause, on purpose: given seller and status too, the
+        planners pick the (seller, status) index, and each chunk then scans every queued
+        line of the seller (quadratic in the file size). Seller and status are filtered here.
         """
         found: dict[Key, list[dict[str, Any]]] = {}
         q = (
             select(
                 lines.c.id,
+                lines.c.seller,
                 lines.c.order_id,
                 lines.c.order_item_id,
                 lines.c.tracking_number,
@@ -91,44 +158,49 @@ class FileIntake:
                 files.c.name,
             )
             .join(files, files.c.id == lines.c.file_id)
-            .where(
-                lines.c.seller == self._file["seller"],
-                lines.c.order_id.in_(order_ids),
-                lines.c.status.in_(_BLOCKING),
-            )
+            .where(_one_of(self._conn, lines.c.order_id, order_ids))
             .order_by(lines.c.id)
         )
+        seller = self._file["seller"]
         for r in self._conn.execute(q).mappings():
-            found.setdefault((r["order_id"], r["order_item_id"]), []).append(dict(r))
+            if r["seller"] == seller and r["status"] in _BLOCKING:
+                found.setdefault((r["order_id"], r["order_item_id"]), []).append(dict(r))
         return found
 
     def _add_chunk(self, chunk: list[Shipment]) -> None:
         seller, file_id, now = self._file["seller"], self.file_id, self._now
         earlier = self._earlier(sorted({s.order_id for s in chunk}))
-        first: list[dict[str, Any]] = []  # rows whose fate needs no id from this chunk
+        first: list[list[Any]] = []  # rows whose fate needs no id from this chunk
         # Repeats of a line earlier in this same chunk: inserted after it, to point at its id.
-        later: list[tuple[dict[str, Any], int]] = []
+        later: list[tuple[list[Any], int]] = []
         in_chunk: dict[Key, list[tuple[str | None, int]]] = {}
+        queued, dup, conflict = (
+            LineStatus.IN_QUEUE.value,
+            LineStatus.DUPLICATE.value,
+            LineStatus.CONFLICT.value,
+        )
         for s in chunk:
-            row = {
-                "file_id": file_id,
-                "seller": seller,
-                "line_no": s.line,
-                "order_id": s.order_id,
-                "order_item_id": s.order_item_id,
-                "quantity": s.quantity,
-                "ship_date": s.ship_date,
-                "carrier_code": s.carrier_code,
-                "carrier_name": s.carrier_name,
-                "tracking_number": s.tracking_number,
-                "ship_method": s.ship_method,
-                "status": LineStatus.IN_QUEUE.value,
-                "attempts": 0,
-                "message": None,
-                "duplicate_of": None,
-                "status_changed_at": now,
-                "updated_at": now,
-            }
+            # Column order: _COLS. Status, message and duplicate_of are at 12, 14, 15.
+            row: list[Any] = [
+                file_id,
+                seller,
+                s.line,
+                s.order_id,
+                s.order_item_id,
+                s.quantity,
+                s.ship_date,
+                s.carrier_code,
+                s.carrier_name,
+                s.tracking_number,
+                s.ship_method,
+                0,
+                queued,
+                None,
+                None,
+                None,
+                now,
+                now,
+            ]
             key = (s.order_id, s.order_item_id)
             prior = earlier.get(key, ())
             same = [p for p in prior if p["tracking_number"] == s.tracking_number]
@@ -137,26 +209,24 @@ class FileIntake:
             if same:
                 # Prefer pointing at a confirmed line: that is what the seller needs to know.
                 p = next((p for p in same if p["status"] == LineStatus.CONFIRMED), same[0])
-                row["status"] = LineStatus.DUPLICATE.value
-                row["duplicate_of"] = p["id"]
-                row["message"] = (
+                row[12], row[15] = dup, p["id"]
+                row[14] = (
                     f"duplicate of line {p['line_no']} of {p['name']}, already {p['status']}"
                     "; not sent again"
                 )
                 self._duplicates += 1
             elif confirmed:
                 p = confirmed[-1]
-                row["status"] = LineStatus.CONFLICT.value
-                row["duplicate_of"] = p["id"]
-                row["message"] = (
+                row[12], row[15] = conflict, p["id"]
+                row[14] = (
                     f"already confirmed with tracking {p['tracking_number'] or '(none)'} "
                     f"(line {p['line_no']} of {p['name']}); not sent unless an operator "
                     "forces it"
                 )
                 self._conflicts += 1
             elif same_here:
-                row["status"] = LineStatus.DUPLICATE.value
-                row["message"] = (
+                row[12] = dup
+                row[14] = (
                     f"duplicate of line {same_here[0]} of {self._file['name']}, already "
                     "in_queue; not sent again"
                 )
@@ -167,8 +237,7 @@ class FileIntake:
                 in_chunk.setdefault(key, []).append((s.tracking_number, s.line))
                 self._accepted += 1
             first.append(row)
-        if first:
-            self._conn.execute(insert(lines), first)
+        self._insert_lines(first)
         if later:
             ids = dict(
                 self._conn.execute(
@@ -180,8 +249,29 @@ class FileIntake:
                 ).all()
             )
             for row, ln in later:
-                row["duplicate_of"] = ids[ln]
-            self._conn.execute(insert(lines), [r for r, _ in later])
+                row[15] = ids[ln]
+            self._insert_lines([r for r, _ in later])
+
+    def _insert_lines(self, rows: list[list[Any]]) -> None:
+        """Bulk insert below SQLAlchemy's per-value processing, which costs more than the
+        database itself at a million rows: COPY on PostgreSQL, executemany on SQLite."""
+        if not rows:
+            return
+        cols = ", ".join(_COLS)
+        if self._conn.dialect.name == "postgresql":
+            raw = self._conn.connection.driver_connection
+            assert raw is not None
+            with raw.cursor() as cur, cur.copy(f"COPY lines ({cols}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+            return
+        ts = _SqliteTimes()
+        for r in rows:
+            r[6], r[16], r[17] = ts(r[6]), ts(r[16]), ts(r[17])
+        marks = ", ".join("?" * len(_COLS))
+        self._conn.exec_driver_sql(
+            f"INSERT INTO lines ({cols}) VALUES ({marks})", [tuple(r) for r in rows]
+        )
 
     # -- ending -----------------------------------------------------------------------
 
