@@ -198,7 +198,7 @@ def _ledger_notes(ctx: Context, file_id: int) -> list[LineWarning]:
     with ctx.ledger.reading() as conn:
         return [
             LineWarning(ln, None, order_id, f"{status}: {message or ''}".rstrip(": "))
-            for ln, order_id, status, message in conn.execute(q).tuples()
+            for ln, order_id, status, message in conn.execute(q).all()
         ]
 
 
