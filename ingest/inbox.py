@@ -61,6 +61,10 @@ class Inbox(Protocol):
         """Block until something may have arrived (an event) or timeout; True on an event."""
         ...
 
+    def purge_archive(self, older_than_days: int) -> int:
+        """Remove archive/YYYY/MM/DD days older than the retention; how many days went."""
+        ...
+
     def close(self) -> None: ...
 
 

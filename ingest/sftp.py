@@ -51,6 +51,12 @@ def _is_missing(exc: BaseException) -> bool:
 
 def _mkdirs(sftp: paramiko.SFTPClient, path: str) -> None:
     """mkdir -p on the server; a folder made meanwhile by another worker is fine."""
+    try:  # the common case, one round trip: it is there already
+        if stat.S_ISDIR(sftp.stat(path).st_mode or 0):
+            return
+    except OSError as exc:
+        if not _is_missing(exc):
+            raise
     parts = [p for p in path.split("/") if p]
     current = "/" if path.startswith("/") else ""
     for part in parts:
