@@ -3,22 +3,119 @@
 Sellers' files repeat lines (an export run twice, a row copied down). A repeated line must
 be confirmed once, so identical lines are collapsed across the whole file. To keep memory
 flat on million-line files only a 64-bit digest of each distinct line (and the line it was
-first seen on) is remembered, never the Shipment itself.
+first seen on) is remembered, never the Shipment itself, and in a :class:`DigestIndex`
+(two sorted numpy arrays, 16 bytes per distinct line) rather than a Python dict (~100).
 
 Item lines that travel in one box (same order, carrier, tracking number, ship method and
 ship date) become one Package with several Items. Grouping is done per batch handed to
 :meth:`PackageGrouper.add`, so memory does not grow with the file: if lines of one package
 are split across two batches they become two messages. Amazon accepts that, because each
 message confirms only its own items against the same tracking number.
+
+The convert path hands rows over as plain tuples (:data:`Row`) and gets packages back as
+plain tuples (:data:`CompactPackage`): building a frozen dataclass per line and per
+package costs more than validating the line. :meth:`PackageGrouper.add` keeps the
+Shipment/Package interface on top of the same code.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
+
 from feeds.model import Item, Package, Shipment
 
 _GroupKey = tuple[str, str | None, str | None, str | None, str | None, datetime, bool]
+
+#: A validated line without its line number, in the order the grouper needs it:
+#: (order_id, carrier_code, carrier_name, tracking_number, ship_method, ship_date,
+#: order_item_id, quantity). Equal rows are duplicate lines.
+Row = tuple[str, str | None, str | None, str | None, str | None, datetime, str | None, int | None]
+
+#: One message's content: (order_id, carrier_code, carrier_name, tracking_number,
+#: ship_method, ship_date, items as (order_item_id, quantity) pairs, input lines).
+CompactPackage = tuple[
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    datetime,
+    tuple[tuple[str, int | None], ...],
+    tuple[int, ...],
+]
+
+
+def row_of(s: Shipment) -> Row:
+    """The compact row of a Shipment."""
+    return (
+        s.order_id,
+        s.carrier_code,
+        s.carrier_name,
+        s.tracking_number,
+        s.ship_method,
+        s.ship_date,
+        s.order_item_id,
+        s.quantity,
+    )
+
+
+def package_of(cp: CompactPackage) -> Package:
+    """The Package of a compact package."""
+    oid, code, name, tracking, method, date, items, lines = cp
+    return Package(
+        oid, date, code, name, tracking, method, tuple(Item(i, q) for i, q in items), lines
+    )
+
+
+class DigestIndex:
+    """The first line of every distinct 64-bit digest seen so far, in sorted numpy arrays.
+
+    A batch is looked up and merged at once (sort, searchsorted, insert), so the cost is a
+    few numpy passes per batch instead of a dict operation per line, and memory is 16 bytes
+    per distinct line whatever the file size.
+    """
+
+    def __init__(self) -> None:
+        self._keys: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        self._firsts: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def first_lines(
+        self, digests: npt.NDArray[np.int64], lines: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        """For each (digest, line), the first line that digest was seen on, this batch included.
+
+        A line is a repeat exactly where the answer differs from its own line number.
+        """
+        n = len(digests)
+        if n == 0:
+            return np.empty(0, dtype=np.int64)
+        order = np.argsort(digests, kind="stable")  # stable: earliest line first per digest
+        sorted_digests = digests[order]
+        starts = np.empty(n, dtype=bool)
+        starts[0] = True
+        np.not_equal(sorted_digests[1:], sorted_digests[:-1], out=starts[1:])
+        group = np.cumsum(starts) - 1  # distinct-digest number of each sorted position
+        unique = sorted_digests[starts]
+        firsts = lines[order[starts]]
+        keys = self._keys
+        pos = np.searchsorted(keys, unique)
+        found = np.zeros(len(unique), dtype=bool)
+        inside = pos < len(keys)
+        found[inside] = keys[pos[inside]] == unique[inside]
+        firsts[found] = self._firsts[pos[found]]
+        new = ~found
+        if new.any():
+            self._keys = np.insert(keys, pos[new], unique[new])
+            self._firsts = np.insert(self._firsts, pos[new], firsts[new])
+        out = np.empty(n, dtype=np.int64)
+        out[order] = firsts[group]
+        return out
 
 
 class PackageGrouper:
@@ -27,90 +124,78 @@ class PackageGrouper:
     def __init__(self) -> None:
         self.duplicates = 0
         self.duplicate_lines: list[tuple[int, int]] = []
-        # digest of a distinct line -> the first line it was seen on
-        self._seen: dict[int, int] = {}
+        self._seen = DigestIndex()  # digest of a distinct line -> the first line it was seen on
 
     def add(self, shipments: list[Shipment]) -> list[Package]:
         """Packages formed from this batch, in the order their first line appeared."""
-        seen = self._seen
-        setdefault = seen.setdefault
-        # one shipment, or a list once a second line joins the same package
-        groups: dict[_GroupKey, Shipment | list[Shipment]] = {}
-        for s in shipments:
-            oid = s.order_id
-            date = s.ship_date
-            iid = s.order_item_id
-            code = s.carrier_code
-            name = s.carrier_name
-            tracking = s.tracking_number
-            method = s.ship_method
-            line = s.line
-            first = setdefault(
-                hash((oid, date, iid, s.quantity, code, name, tracking, method)), line
+        rows = [row_of(s) for s in shipments]
+        lines = [s.line for s in shipments]
+        return [package_of(cp) for cp in self.add_rows(lines, rows)]
+
+    def add_rows(self, lines: list[int], rows: list[Row]) -> list[CompactPackage]:
+        """:meth:`add` for compact rows (``lines[i]`` is the line of ``rows[i]``)."""
+        n = len(rows)
+        if n == 0:
+            return []
+        line_numbers = np.array(lines, dtype=np.int64)
+        digests = np.fromiter(map(hash, rows), dtype=np.int64, count=n)
+        firsts = self._seen.first_lines(digests, line_numbers)
+        repeated = firsts != line_numbers
+        if repeated.any():
+            at = repeated.nonzero()[0]
+            self.duplicate_lines.extend(
+                zip(line_numbers[at].tolist(), firsts[at].tolist(), strict=True)
             )
-            if first != line:
-                self.duplicates += 1
-                self.duplicate_lines.append((line, first))
-                continue
-            key: _GroupKey = (oid, code, name, tracking, method, date, iid is None)
-            group = groups.setdefault(key, s)
-            if group is not s:
-                if isinstance(group, list):
-                    group.append(s)
-                else:
-                    groups[key] = [group, s]
-        out: list[Package] = []
+            self.duplicates += len(at)
+            keep = (~repeated).nonzero()[0].tolist()
+            rows = [rows[i] for i in keep]
+            lines = [lines[i] for i in keep]
+        # Group key: the row without item and quantity; whole-order lines (no item id) are
+        # wrapped once more so that they never share a package with item lines.
+        # Value: the index of the package's only line, or a list once a second line joins.
+        groups: dict[object, int | list[int]] = {}
+        get = groups.get
+        for i, r in enumerate(rows):
+            key = r[:6] if r[6] is not None else (r[:6],)
+            g = get(key)
+            if g is None:
+                groups[key] = i
+            elif type(g) is int:
+                groups[key] = [g, i]
+            else:
+                g.append(i)  # type: ignore[union-attr]
+        out: list[CompactPackage] = []
         append = out.append
         for g in groups.values():
-            if isinstance(g, list):
-                append(_package(g))
+            if type(g) is int:
+                r = rows[g]
+                iid = r[6]
+                append((*r[:6], () if iid is None else ((iid, r[7]),), (lines[g],)))
             else:
-                iid = g.order_item_id
-                append(
-                    Package(
-                        g.order_id,
-                        g.ship_date,
-                        g.carrier_code,
-                        g.carrier_name,
-                        g.tracking_number,
-                        g.ship_method,
-                        () if iid is None else (Item(iid, g.quantity),),
-                        (g.line,),
-                    )
-                )
+                append(_package([rows[i] for i in g], [lines[i] for i in g]))  # type: ignore[union-attr]
         return out
 
 
-def _package(lines: list[Shipment]) -> Package:
-    first = lines[0]
-    items: tuple[Item, ...] = ()
-    if first.order_item_id is not None:
-        items = _items(lines)
-    return Package(
-        first.order_id,
-        first.ship_date,
-        first.carrier_code,
-        first.carrier_name,
-        first.tracking_number,
-        first.ship_method,
-        items,
-        tuple(s.line for s in lines),
-    )
+def _package(rows: list[Row], lines: list[int]) -> CompactPackage:
+    first = rows[0]
+    items: tuple[tuple[str, int | None], ...] = ()
+    if first[6] is not None:
+        items = _items(rows)
+    return (*first[:6], items, tuple(lines))
 
 
-def _items(lines: list[Shipment]) -> tuple[Item, ...]:
-    """One Item per order item; the same item on two lines of one box adds up its quantities.
+def _items(rows: list[Row]) -> tuple[tuple[str, int | None], ...]:
+    """One item per order item; the same item on two lines of one box adds up its quantities.
 
     A line without a quantity means "all units", which absorbs any counted line of that item.
     """
     quantities: dict[str, int | None] = {}
-    for s in lines:
-        item_id: str = s.order_item_id  # type: ignore[assignment]
+    for r in rows:
+        item_id: str = r[6]  # type: ignore[assignment]
+        q = r[7]
         if item_id not in quantities:
-            quantities[item_id] = s.quantity
+            quantities[item_id] = q
         else:
             before = quantities[item_id]
-            quantities[item_id] = (
-                None if before is None or s.quantity is None else before + s.quantity
-            )
-    return tuple(Item(i, q) for i, q in quantities.items())
+            quantities[item_id] = None if before is None or q is None else before + q
+    return tuple(quantities.items())

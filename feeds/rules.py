@@ -25,6 +25,7 @@ from feeds.carriers import (
     tracking_format_hint,
 )
 from feeds.model import FIELDS, LineError, LineWarning, RawLine, RowChunk, Shipment
+from feeds.packages import Row
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,20 @@ class ChunkResult:
     warnings: list[LineWarning] = field(default_factory=list)
 
 
+@dataclass
+class ChunkRows:
+    """A validated chunk in compact form: ``rows[i]`` (a feeds.packages.Row) is line ``lines[i]``.
+
+    What :func:`validate_rows` returns for callers that go straight on to grouping (convert):
+    a tuple per valid line instead of a Shipment saves more time than validation costs.
+    """
+
+    lines: list[int] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)
+    warnings: list[LineWarning] = field(default_factory=list)
+
+
 #: Longest text Amazon's schema takes for a carrier name, ship method or tracking number.
 MAX_TEXT = 50
 
@@ -58,6 +73,10 @@ Problem = tuple[Literal["error", "warning"], str, str, str]
 _ORDER_ID = re.compile(r"\d{3}-\d{7}-\d{7}", re.ASCII)
 _ORDER_ID_LOOSE = re.compile(r"\s*(\d{3}-\d{7}-\d{7})\s*", re.ASCII)
 _ITEM_ID = re.compile(r"\d{14}", re.ASCII)
+# Whole-column pre-checks: when every cell of a column is already clean (the usual case)
+# the per-row loop skips its regex for that column.
+_ITEM_ID_OR_EMPTY = re.compile(r"(?:\d{14})?", re.ASCII)
+_TRACKING_CLEAN_OR_EMPTY = re.compile(r"[0-9A-Z]{0,50}")
 _ITEM_ID_LOOSE = re.compile(r"\s*(\d{14})(?:\.0*)?\s*", re.ASCII)
 _SCIENTIFIC = re.compile(r"\s*\d(?:[.,]\d+)?[eE]\+?\d+\s*", re.ASCII)
 _QUANTITY = re.compile(r"\s*(\d{1,9})(?:\.0*)?\s*", re.ASCII)
@@ -370,6 +389,21 @@ def _order_id(text: str) -> str | Problem:
 
 def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
     """Validate every row of a chunk; each row ends as one Shipment or at least one error."""
+    r = validate_rows(chunk, ctx)
+    return ChunkResult(
+        shipments=[
+            Shipment(line, oid, date, iid, qty, code, name, tracking, method)
+            for line, (oid, code, name, tracking, method, date, iid, qty) in zip(
+                r.lines, r.rows, strict=True
+            )
+        ],
+        errors=r.errors,
+        warnings=r.warnings,
+    )
+
+
+def validate_rows(chunk: RowChunk, ctx: RuleContext) -> ChunkRows:
+    """:func:`validate_chunk` with each valid line as a compact row instead of a Shipment."""
     caches = _caches_for(ctx)
     dates, carriers, methods, quantities = (
         caches.dates,
@@ -378,8 +412,9 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
         caches.quantities,
     )
     strict = ctx.strict_tracking
-    result = ChunkResult()
-    shipments = result.shipments
+    result = ChunkRows()
+    accepted_lines = result.lines
+    accepted = result.rows
     errors = result.errors
     warnings = result.warnings
     headers = {f: (chunk.columns.get(f) or f) for f in FIELDS}
@@ -388,6 +423,9 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
     track_clean = _TRACKING_CLEAN.fullmatch
     tracking_check = TRACKING_CHECKS.get
     cells = chunk.cells
+    oids_clean = all(map(order_match, cells["order_id"]))
+    iids_clean = all(map(_ITEM_ID_OR_EMPTY.fullmatch, cells["order_item_id"]))
+    tracking_clean = all(map(_TRACKING_CLEAN_OR_EMPTY.fullmatch, cells["tracking_number"]))
 
     def report(line: int, problems: list[Problem]) -> bool:
         ok = True
@@ -415,7 +453,7 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
         problems: list[Problem] = []
         carrier_failed = False
 
-        if order_match(oid):
+        if oids_clean or order_match(oid):
             order_id: str | None = oid
         else:
             o = _order_id(oid)
@@ -425,7 +463,7 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
 
         item_id: str | None = None
         if iid:
-            if item_match(iid):
+            if iids_clean or item_match(iid):
                 item_id = iid
             else:
                 i = _order_item(iid)
@@ -478,7 +516,7 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
 
         tracking: str | None = None
         if tn:
-            if code is not None and track_clean(tn):
+            if code is not None and (tracking_clean or track_clean(tn)):
                 tracking = tn
                 check = tracking_check(code)
                 if check is not None and not check(tn):
@@ -520,9 +558,8 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
             continue
         if order_id is None or ship_date is None:  # pragma: no cover - reported above
             continue
-        shipments.append(
-            Shipment(line, order_id, ship_date, item_id, quantity, code, name, tracking, method)
-        )
+        accepted_lines.append(line)
+        accepted.append((order_id, code, name, tracking, method, ship_date, item_id, quantity))
     return result
 
 

@@ -20,7 +20,8 @@ from typing import BinaryIO
 
 from feeds.carriers import CARRIER_CODE_SET
 from feeds.errors import TerminalError
-from feeds.model import Item, Package
+from feeds.model import Package
+from feeds.packages import CompactPackage
 
 
 class FeedWriteError(TerminalError):
@@ -85,14 +86,30 @@ class _MessageRenderer:
         self._carriers: dict[tuple[str | None, str | None, str | None, bool], str] = {}
 
     def body(self, p: Package) -> str:
-        date = self._dates.get(p.ship_date)
+        return self.compact(
+            (
+                p.order_id,
+                p.carrier_code,
+                p.carrier_name,
+                p.tracking_number,
+                p.ship_method,
+                p.ship_date,
+                tuple((i.order_item_id, i.quantity) for i in p.items),
+                p.lines,
+            )
+        )
+
+    def compact(self, p: CompactPackage) -> str:
+        """The message of a compact package (see feeds.packages.CompactPackage)."""
+        order_id, code, name, tracking, method, ship_date, items, _lines = p
+        date = self._dates.get(ship_date)
         if date is None:
-            date = self._date(p)
-        tracking = p.tracking_number or None
-        ckey = (p.carrier_code, p.carrier_name, p.ship_method, tracking is not None)
+            date = self._date(order_id, ship_date)
+        tracking = tracking or None
+        ckey = (code, name, method, tracking is not None)
         data = self._carriers.get(ckey)
         if data is None:
-            data = self._carriers[ckey] = _carrier_data(p)
+            data = self._carriers[ckey] = _carrier_data(order_id, code, name, tracking, method)
             if len(self._carriers) > 10_000:
                 self._carriers.clear()
         if tracking is not None:
@@ -100,24 +117,24 @@ class _MessageRenderer:
                 f"{data}<ShipperTrackingNumber>{_text(tracking, 'tracking number')}"
                 "</ShipperTrackingNumber></FulfillmentData>"
             )
-        items = "".join([_item(p, i) for i in p.items]) if p.items else ""
+        text = "".join([_item(order_id, i, q) for i, q in items]) if items else ""
         return (
-            f"<OrderFulfillment><AmazonOrderID>{_text(p.order_id, 'order id')}</AmazonOrderID>"
-            f"<FulfillmentDate>{date}</FulfillmentDate>{data}{items}"
+            f"<OrderFulfillment><AmazonOrderID>{_text(order_id, 'order id')}</AmazonOrderID>"
+            f"<FulfillmentDate>{date}</FulfillmentDate>{data}{text}"
             "</OrderFulfillment></Message>\n"
         )
 
-    def _date(self, p: Package) -> str:
-        if p.ship_date.tzinfo is None or p.ship_date.utcoffset() is None:
-            raise FeedWriteError(f"order {p.order_id}: ship date has no time zone")
+    def _date(self, order_id: str, ship_date: datetime) -> str:
+        if ship_date.tzinfo is None or ship_date.utcoffset() is None:
+            raise FeedWriteError(f"order {order_id}: ship date has no time zone")
         if len(self._dates) > 100_000:
             self._dates.clear()
-        when = p.ship_date
+        when = ship_date
         offset = when.utcoffset()
         if offset is not None and offset % timedelta(minutes=1):
             # historic local mean times carry seconds in the offset; xsd:dateTime cannot
             when = when.astimezone(UTC)
-        date = self._dates[p.ship_date] = when.isoformat(timespec="seconds")
+        date = self._dates[ship_date] = when.isoformat(timespec="seconds")
         return date
 
 
@@ -126,38 +143,44 @@ def _text(value: str, what: str) -> str:
     return value if _PLAIN.fullmatch(value) else escape(value, what)
 
 
-def _item(p: Package, item: Item) -> str:
-    code = _text(item.order_item_id, "order item id")
-    if item.quantity is None:
+def _item(order_id: str, item_id: str, quantity: int | None) -> str:
+    code = _text(item_id, "order item id")
+    if quantity is None:
         return f"<Item><AmazonOrderItemCode>{code}</AmazonOrderItemCode></Item>"
-    if type(item.quantity) is not int or item.quantity < 1:
-        raise FeedWriteError(f"order {p.order_id}: quantity must be a whole number of at least 1")
+    if type(quantity) is not int or quantity < 1:
+        raise FeedWriteError(f"order {order_id}: quantity must be a whole number of at least 1")
     return (
         f"<Item><AmazonOrderItemCode>{code}</AmazonOrderItemCode>"
-        f"<Quantity>{item.quantity}</Quantity></Item>"
+        f"<Quantity>{quantity}</Quantity></Item>"
     )
 
 
-def _carrier_data(p: Package) -> str:
+def _carrier_data(
+    order_id: str,
+    carrier_code: str | None,
+    carrier_name: str | None,
+    tracking_number: str | None,
+    ship_method: str | None,
+) -> str:
     """FulfillmentData up to the tracking number (left open when there is one).
 
     The schema makes CarrierCode and CarrierName a choice, and ShippingMethod is sent only
     together with a tracking number.
     """
-    if p.carrier_code is not None:
-        if p.carrier_code not in CARRIER_CODE_SET:
-            raise FeedWriteError(f"order {p.order_id}: {p.carrier_code!r} is not a carrier code")
-        carrier = f"<CarrierCode>{escape(p.carrier_code)}</CarrierCode>"
-    elif p.carrier_name:
-        carrier = f"<CarrierName>{escape(p.carrier_name, 'carrier name')}</CarrierName>"
-    elif p.tracking_number:
-        raise FeedWriteError(f"order {p.order_id}: a tracking number needs a carrier")
+    if carrier_code is not None:
+        if carrier_code not in CARRIER_CODE_SET:
+            raise FeedWriteError(f"order {order_id}: {carrier_code!r} is not a carrier code")
+        carrier = f"<CarrierCode>{escape(carrier_code)}</CarrierCode>"
+    elif carrier_name:
+        carrier = f"<CarrierName>{escape(carrier_name, 'carrier name')}</CarrierName>"
+    elif tracking_number:
+        raise FeedWriteError(f"order {order_id}: a tracking number needs a carrier")
     else:
         return ""
-    if not p.tracking_number:
+    if not tracking_number:
         return f"<FulfillmentData>{carrier}</FulfillmentData>"
-    if p.ship_method:
-        method = escape(p.ship_method, "ship method")
+    if ship_method:
+        method = escape(ship_method, "ship method")
         return f"<FulfillmentData>{carrier}<ShippingMethod>{method}</ShippingMethod>"
     return f"<FulfillmentData>{carrier}"
 
@@ -217,7 +240,15 @@ class FeedWriter:
         """Write one package as one message; returns (part index, MessageID within the part)."""
         if self._closed:
             raise FeedWriteError("the feed is already closed")
-        body = self._renderer.body(package)
+        return self._add_body(self._renderer.body(package), package.order_id)
+
+    def add_compact(self, package: CompactPackage) -> tuple[int, int]:
+        """:meth:`add` for a compact package (see feeds.packages.CompactPackage)."""
+        if self._closed:
+            raise FeedWriteError("the feed is already closed")
+        return self._add_body(self._renderer.compact(package), package[0])
+
+    def _add_body(self, body: str, order_id: str) -> tuple[int, int]:
         if self._file is not None and self._count < self._max_messages:
             msg = f"<Message><MessageID>{self._count + 1}</MessageID>{body}".encode()
             if self._size + len(msg) + len(_FOOTER) <= self._max_bytes:
@@ -227,7 +258,7 @@ class FeedWriter:
         msg = f"<Message><MessageID>1</MessageID>{body}".encode()
         if self._size + len(msg) + len(_FOOTER) > self._max_bytes:
             raise FeedWriteError(
-                f"order {package.order_id}: one message is larger than max_bytes {self._max_bytes}"
+                f"order {order_id}: one message is larger than max_bytes {self._max_bytes}"
             )
         return self._append(msg)
 

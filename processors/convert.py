@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.settings import SellerSettings, Settings
 from feeds.errors import ConfigError, FileRejected
-from feeds.model import LineError, LineWarning, Package
-from feeds.packages import PackageGrouper
-from feeds.rules import RuleContext, validate_chunk
+from feeds.model import LineError, LineWarning
+from feeds.packages import CompactPackage, PackageGrouper
+from feeds.rules import RuleContext, validate_rows
 from feeds.xmlfeed import FeedWriteError, FeedWriter
 from ingest.readers import FileInfo, open_reader
 from processors.problems import ProblemLog
@@ -177,15 +177,16 @@ def part_paths(out: Path, count: int) -> list[Path]:
     return [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(1, count + 1)]
 
 
-def _write(writer: FeedWriter, package: Package, outcome: FileOutcome) -> None:
+def _write(writer: FeedWriter, package: CompactPackage, outcome: FileOutcome) -> None:
     try:
-        writer.add(package)
+        writer.add_compact(package)
         outcome.packages += 1
     except FeedWriteError as exc:
         # Rules should have caught it; if not, the lines are refused, never silently lost.
-        outcome.errors.extend(LineError(n, None, package.order_id, str(exc)) for n in package.lines)
-        outcome.rejected += len(package.lines)
-        outcome.accepted -= len(package.lines)
+        lines = package[7]
+        outcome.errors.extend(LineError(n, None, package[0], str(exc)) for n in lines)
+        outcome.rejected += len(lines)
+        outcome.accepted -= len(lines)
 
 
 def _packages_of(
@@ -195,7 +196,7 @@ def _packages_of(
     ctx: RuleContext,
     outcome: FileOutcome,
     progress: Progress | None,
-) -> Iterator[list[Package]]:
+) -> Iterator[list[CompactPackage]]:
     """Read, validate and group ``path``; fill ``outcome``; yield packages chunk by chunk.
 
     A file-level rejection is recorded in ``outcome.file_error`` instead of raised, so the
@@ -213,14 +214,14 @@ def _packages_of(
             )
             outcome.info = reader.info
             for chunk in reader.chunks():
-                result = validate_chunk(chunk, ctx)
+                result = validate_rows(chunk, ctx)
                 bad = {e.line for e in result.errors}
                 outcome.lines += len(chunk)
                 outcome.rejected += len(bad)
                 outcome.accepted += len(chunk) - len(bad)
                 outcome.errors.extend(result.errors)
                 before = len(grouper.duplicate_lines)
-                packages = grouper.add(result.shipments)
+                packages = grouper.add_rows(result.lines, result.rows)
                 new_dups = grouper.duplicate_lines[before:]
                 outcome.duplicates = grouper.duplicates
                 outcome.warnings.extend(_merge_warnings(result.warnings, new_dups))

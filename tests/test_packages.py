@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import numpy as np
+
 from feeds.model import Item, Shipment
-from feeds.packages import PackageGrouper
+from feeds.packages import DigestIndex, PackageGrouper
 
 DAY = datetime(2026, 11, 19, 15, 0, tzinfo=UTC)
 
@@ -125,8 +128,64 @@ def test_lines_of_one_package_in_different_batches_become_separate_packages() ->
 def test_grouper_remembers_only_digests_not_shipments() -> None:
     g = PackageGrouper()
     g.add([line(n, order_item_id=f"{n:014d}") for n in range(2, 1002)])
-    remembered = [v for v in vars(g).values() if isinstance(v, dict)]
-    assert remembered and all(
-        isinstance(k, int) and isinstance(v, int) for d in remembered for k, v in d.items()
+    index = g._seen
+    assert isinstance(index, DigestIndex) and len(index) == 1000
+    arrays = [v for v in vars(index).values() if isinstance(v, np.ndarray)]
+    assert arrays and all(a.dtype == np.int64 and len(a) == 1000 for a in arrays)
+    assert sum(a.nbytes for a in arrays) == 16 * 1000  # 16 bytes per distinct line
+    assert not [v for v in vars(g).values() if isinstance(v, dict)]  # no per-line dict
+
+
+def _reference_first_lines(batches: list[list[tuple[int, int]]]) -> list[list[int]]:
+    seen: dict[int, int] = {}
+    return [[seen.setdefault(d, n) for d, n in batch] for batch in batches]
+
+
+def test_digest_index_matches_a_dict_across_batches_including_repeats_within_a_batch() -> None:
+    rng = random.Random(3)
+    batches = []
+    line_no = 2
+    for size in (0, 1, 7, 500, 3, 2000, 1):
+        batch = []
+        for _ in range(size):
+            batch.append((rng.randrange(-300, 300), line_no))  # small space: many repeats
+            line_no += 1
+        batches.append(batch)
+    index = DigestIndex()
+    got = [
+        index.first_lines(
+            np.array([d for d, _ in b], dtype=np.int64), np.array([n for _, n in b], dtype=np.int64)
+        ).tolist()
+        for b in batches
+    ]
+    assert got == _reference_first_lines(batches)
+    assert len(index) == len({d for b in batches for d, _ in b})
+
+
+def test_many_distinct_lines_across_batches_are_never_taken_for_duplicates() -> None:
+    g = PackageGrouper()
+    n = 0
+    for _batch in range(5):
+        rows = []
+        for _ in range(20_000):
+            n += 1
+            rows.append(line(n + 1, order_item_id=f"{n:014d}", quantity=n % 3 + 1))
+        g.add(rows)
+    assert g.duplicates == 0 and g.duplicate_lines == []
+    assert len(g._seen) == 100_000
+
+
+def test_repeats_across_batch_boundaries_name_the_first_line() -> None:
+    g = PackageGrouper()
+    g.add([line(2, order_item_id="00000000000001"), line(3, order_item_id="00000000000002")])
+    g.add([line(4, order_item_id="00000000000003")])
+    packages = g.add(
+        [
+            line(5, order_item_id="00000000000002"),
+            line(6, order_item_id="00000000000004"),
+            line(7, order_item_id="00000000000003"),
+            line(8, order_item_id="00000000000004"),
+        ]
     )
-    assert sum(len(d) for d in remembered) == 1000
+    assert g.duplicate_lines == [(5, 3), (7, 4), (8, 6)]
+    assert [p.lines for p in packages] == [(6,)]
