@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     RootTransaction,
+    Select,
     String,
     any_,
     bindparam,
@@ -69,7 +70,7 @@ def _one_of(conn: Connection, col: ColumnElement[str], values: list[str]) -> Col
     compiling thousands of parameters per chunk cost more than the lookup itself."""
     if conn.dialect.name == "postgresql":
         return col == any_(bindparam("ids", values, type_=ARRAY(String)))
-    listed = select(column("value")).select_from(
+    listed: Select[Any] = select(column("value")).select_from(
         func.json_each(bindparam("ids", json.dumps(values)))
     )
     return col.in_(listed.scalar_subquery())

@@ -62,7 +62,7 @@ def status_counts(ledger: Ledger, seller: str | None = None) -> StatusCounts:
             fq = fq.where(feeds.c.seller == seller)
             eq = eq.where(lines.c.seller == seller)
         counts = {s.value: 0 for s in LineStatus}
-        counts.update({st: n for st, n in conn.execute(q).tuples()})
+        counts.update({st: n for st, n in conn.execute(q)})
         last = conn.execute(eq).mappings().first()
         return StatusCounts(
             counts=counts,
@@ -240,8 +240,7 @@ def iter_file_lines(ledger: Ledger, file_id: int, chunk: int = 5_000) -> Iterato
         )
         opts = conn.execution_options(yield_per=chunk)
         accepted = (
-            FileLine(r[0], r[2], r[1], r[3], r[4], r[5], r[6], r[7])
-            for r in opts.execute(lq).tuples()
+            FileLine(r[0], r[2], r[1], r[3], r[4], r[5], r[6], r[7]) for r in opts.execute(lq)
         )
         rejected = (
             FileLine(
@@ -249,7 +248,7 @@ def iter_file_lines(ledger: Ledger, file_id: int, chunk: int = 5_000) -> Iterato
                 "rejected",
                 errors=[LineError(ln, c, v, why) for _, c, v, why in group],
             )
-            for ln, group in groupby(opts.execute(rq).tuples(), key=lambda r: r[0])
+            for ln, group in groupby(opts.execute(rq), key=lambda r: r[0])
         )
         yield from heapq.merge(accepted, rejected, key=lambda f: f.line)
 
