@@ -51,15 +51,15 @@ def test_every_line_confirmed_once_and_reported(
 ) -> None:
     with ledger_db_url(backend, tmp_path) as url:
         settings = settings_for(tmp_path / "var", sim, ledger_url=url)
-        write_orders(tmp_path / "var" / "inbox" / "a.csv", order_lines(1, 40))
+        write_orders(tmp_path / "var" / "inbox" / "a.csv", order_lines(1, 25))
         with service(settings, sim_secrets(sim)) as svc:
             outcome = svc.run_once(60)
             counts = status_counts(svc.ledger).counts
         assert outcome.exit == RunExit.OK
-        assert counts["confirmed"] == 40
-        confirmed_once(sim, range(1, 41))
+        assert counts["confirmed"] == 25
+        confirmed_once(sim, range(1, 26))
         rows = result_rows(tmp_path / "var" / "outbox", "a.csv")
-        assert [r["line"] for r in rows] == list(range(2, 42))
+        assert [r["line"] for r in rows] == list(range(2, 27))
         assert {r["status"] for r in rows} == {"confirmed"}
 
 
@@ -151,14 +151,14 @@ def test_stuck_feeds_end_in_needs_attention(tmp_path: Path) -> None:
 
 
 def test_throttled_calls_still_confirm_every_line_once(tmp_path: Path) -> None:
-    faults = FaultConfig(throttle=0.3)
+    faults = FaultConfig().trigger("throttle", "createFeedDocument", 1).trigger("throttle", "getFeed", 2)
     with start_simulator(config(auto_create_orders=True, faults=faults), OrderBook()) as sim:
-        write_orders(tmp_path / "var" / "inbox" / "a.csv", order_lines(1, 20))
+        write_orders(tmp_path / "var" / "inbox" / "a.csv", order_lines(1, 8))
         with service(settings_for(tmp_path / "var", sim), sim_secrets(sim)) as svc:
             outcome = svc.run_once(120)
         assert outcome.exit == RunExit.OK
         assert sum(sim.counters.throttled.values()) + sum(sim.counters.faults.values()) > 0
-        confirmed_once(sim, range(1, 21))
+        confirmed_once(sim, range(1, 9))
 
 
 def test_file_without_order_column_exits_file_rejected(sim: Simulator, tmp_path: Path) -> None:
