@@ -32,3 +32,7 @@ def ledger(ledger_url: str) -> Iterator[Ledger]:
 
 # -- ingest: a real OpenSSH sshd on loopback (tests/sshd.py), for SFTP inbox tests -----
 from sshd import sshd_password_server, sshd_server  # noqa: E402, F401
+
+# -- lifecycle: simulator + ledger + inbox/outbox world (tests/lifecycle_support.py) ----
+# isort: split
+from lifecycle_support import world, world_factory  # noqa: E402, F401

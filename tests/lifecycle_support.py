@@ -53,7 +53,9 @@ class FakeMonotonic:
         return self.t
 
     def sleep(self, seconds: float) -> None:
-        self.t += max(seconds, 0.0)
+        # At least a millisecond: a float-sized remainder added to a large t would not
+        # move it, and the limiter would wait for that remainder forever.
+        self.t += max(seconds, 0.001)
 
 
 @dataclass

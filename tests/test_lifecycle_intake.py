@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lifecycle_support import World, row, world, world_factory  # noqa: F401
+from lifecycle_support import World, row
 
 O1, O2, O3 = "111-0000001-0000001", "111-0000002-0000001", "111-0000003-0000001"
 
