@@ -47,8 +47,8 @@ class KeyValueFormatter(logging.Formatter):
         if self.simulated:
             parts.append("SIMULATED")
         parts.append(record.name)
-        fields: dict[str, Any] = getattr(record, "fields", None) or {}
-        if fields:
+        fields: dict[str, Any] | None = getattr(record, "fields", None)
+        if fields is not None:
             parts.append(f"event={_quote(record.getMessage())}")
             parts.extend(f"{k}={_quote(v)}" for k, v in fields.items() if v is not None)
         else:
@@ -77,7 +77,7 @@ class RedactSecrets(logging.Filter):
         message = self.redact(record.getMessage())
         record.msg, record.args = message, None
         fields = getattr(record, "fields", None)
-        if fields:
+        if fields is not None:
             record.fields = {k: self.redact(str(v)) for k, v in fields.items()}
         if record.exc_info:
             text = logging.Formatter().formatException(record.exc_info)

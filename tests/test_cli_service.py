@@ -1,0 +1,153 @@
+"""The service and operator commands as an operator runs them: real ledger, real output."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from service_support import (
+    order_id,
+    order_lines,
+    service,
+    settings_for,
+    settings_toml,
+    sim_env,
+    sim_secrets,
+    write_orders,
+)
+from simulator_support import config
+from typer.testing import CliRunner
+
+import run
+from feeds.simulator import OrderBook, Simulator, start_simulator
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    s = start_simulator(config(auto_create_orders=True), OrderBook())
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def data(sim: Simulator, tmp_path: Path) -> Path:
+    """A data dir whose ledger holds 3 confirmed lines and 2 queued ones."""
+    var = tmp_path / "var"
+    write_orders(var / "inbox" / "a.csv", order_lines(1, 3))
+    with service(settings_for(var, sim), sim_secrets(sim)) as svc:
+        svc.run_once(30)
+    write_orders(var / "inbox" / "b.csv", order_lines(10, 2))
+    with service(settings_for(var, sim), sim_secrets(sim)) as svc:
+        svc.intake()
+    return var
+
+
+def cli(*args: str) -> tuple[int, str]:
+    r = runner.invoke(run.app, list(args))
+    return r.exit_code, r.output
+
+
+def test_status_counts_lines_per_status(data: Path) -> None:
+    code, out = cli("status", "--json", "--data-dir", str(data))
+    assert code == 0
+    got = json.loads(out)
+    assert got["counts"]["confirmed"] == 3 and got["counts"]["in_queue"] == 2
+    assert got["oldest_waiting_since"] is not None
+
+
+def test_queue_lists_waiting_orders_with_total(data: Path) -> None:
+    code, out = cli("queue", "--data-dir", str(data))
+    assert code == 0
+    assert order_id(10) in out and "total: 2 lines" in out
+
+
+def test_queue_rejects_unknown_status(data: Path) -> None:
+    code, _ = cli("queue", "--status", "shipped", "--data-dir", str(data))
+    assert code == 64
+
+
+def test_order_shows_full_history(data: Path) -> None:
+    code, out = cli("order", order_id(1), "--json", "--data-dir", str(data))
+    assert code == 0
+    (line,) = json.loads(out)["lines"]
+    assert [e["to_status"] for e in line["history"]] == ["submitted", "confirmed"]
+
+
+def test_resend_skips_confirmed_orders_with_reason(data: Path) -> None:
+    code, out = cli("resend", order_id(1), "--data-dir", str(data))
+    assert code == 0
+    assert "requeued: 0" in out and "already confirmed" in out
+
+
+def test_cancel_queued_order_then_refuses_confirmed(data: Path) -> None:
+    code, out = cli("cancel", order_id(10), "--data-dir", str(data))
+    assert code == 0 and "cancelled 1 line" in out
+    code, out = cli("cancel", order_id(1), "--data-dir", str(data))
+    assert code == 2 and "already" in out
+
+
+def test_invalid_settings_exit_78_naming_the_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[service]\nbatch_interval_seconds = -1\n")
+    code, out = cli("--once", "--settings", str(bad), "--data-dir", str(tmp_path))
+    assert code == 78
+    assert "service.batch_interval_seconds" in out
+
+
+def _serve(settings: Path, data: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "run.py", "--settings", str(settings), "--data-dir", str(data), *extra],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_once_in_a_subprocess_never_logs_secrets(sim: Simulator, tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    write_orders(var / "inbox" / "a.csv", order_lines(1, 3))
+    env = sim_env(sim)
+    p = _serve(settings_toml(tmp_path / "s.toml", sim), var, env, "--once", "--timeout", "60")
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode == 0, out
+    assert "event=result_report" in out
+    reports = b"".join(f.read_bytes() for f in (var / "outbox").iterdir())
+    for secret in env.values():
+        assert secret not in out
+        assert secret.encode() not in reports
+
+
+def test_second_instance_refused_and_sigterm_stops_cleanly(sim: Simulator, tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    settings = settings_toml(tmp_path / "s.toml", sim)
+    first = _serve(settings, var, sim_env(sim))
+    try:
+        deadline = time.monotonic() + 30
+        while not (var / "ledger.sqlite3").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        second = _serve(settings, var, sim_env(sim), "--once")
+        out2, _ = second.communicate(timeout=60)
+        assert second.returncode == 73, out2
+        first.send_signal(signal.SIGTERM)
+        out1, _ = first.communicate(timeout=60)
+        assert first.returncode == 0, out1
+        assert "event=service_stopped" in out1
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
