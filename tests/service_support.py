@@ -58,9 +58,9 @@ def write_orders(path: Path, lines: list[str]) -> Path:
 
 def sim_secrets(sim: Simulator) -> Secrets:
     return Secrets(
-        lwa_client_id=sim.config.client_id,  # type: ignore[arg-type]
-        lwa_client_secret=sim.config.client_secret,  # type: ignore[arg-type]
-        lwa_refresh_token=sim.config.refresh_token,  # type: ignore[arg-type]
+        lwa_client_id=sim.config.client_id,
+        lwa_client_secret=sim.config.client_secret,
+        lwa_refresh_token=sim.config.refresh_token,
     )
 
 
