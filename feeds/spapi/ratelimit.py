@@ -72,17 +72,20 @@ class TokenBucket:
         self._stamp = now
 
     def acquire(self) -> float:
-        """Take one token, sleeping until one is there; returns the seconds waited."""
-        waited = 0.0
+        """Take one token, sleeping off the debt when there was none; returns seconds waited.
+
+        The token is charged up front (the balance may go negative) and the wait is computed
+        once, rather than looping until a whole token has refilled: with a large clock value
+        a tiny remaining wait does not move a float clock at all, and such a loop would spin.
+        """
         with self._lock:
-            while True:
-                self._refill()
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
-                    return waited
-                delay = (1.0 - self._tokens) / self.rate
-                self._sleep(delay)
-                waited += delay
+            self._refill()
+            self._tokens -= 1.0
+            if self._tokens >= 0.0:
+                return 0.0
+            delay = -self._tokens / self.rate
+            self._sleep(delay)
+            return delay
 
     def drain(self) -> None:
         """Amazon said 429: our bucket was too optimistic, so start from empty."""
