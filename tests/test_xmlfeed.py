@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import random
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
@@ -13,7 +14,7 @@ import pytest
 from lxml import etree
 
 from feeds.model import FIELDS, Item, Package, RowChunk
-from feeds.packages import PackageGrouper
+from feeds.packages import CompactPackage, PackageGrouper
 from feeds.rules import RuleContext, validate_chunk
 from feeds.xmlfeed import FeedPart, FeedWriteError, FeedWriter, feed_bytes
 
@@ -329,3 +330,60 @@ def test_validated_lines_from_a_hostile_file_make_a_valid_feed_or_an_error() -> 
     root = valid(feed_bytes(packages, merchant_id="A1"))
     names = texts(root, "Message/OrderFulfillment/FulfillmentData/CarrierName")
     assert names == [s.carrier_name for s in result.shipments]
+
+
+def _compact(p: Package) -> CompactPackage:
+    items = tuple((i.order_item_id, i.quantity) for i in p.items)
+    return (
+        p.order_id,
+        p.carrier_code,
+        p.carrier_name,
+        p.tracking_number,
+        p.ship_method,
+        p.ship_date,
+        items,
+        p.lines,
+    )
+
+
+def test_compact_batches_write_the_same_bytes_parts_and_refusals_as_one_add_per_package() -> None:
+    """add_compact_many is convert's fast path; it must be add() under another name."""
+    rng = random.Random(11)
+    packages: list[Package] = []
+    for n in range(3000):
+        kind = rng.random()
+        if kind < 0.01:
+            packages.append(package(n, carrier_code="Pony Express"))  # refused: not a code
+        elif kind < 0.02:
+            packages.append(package(n, items=(Item("12345678901234", 0),)))  # refused: quantity
+        elif kind < 0.025:
+            packages.append(package(n, carrier_name="x" * 3000, carrier_code=None))  # too big
+        elif kind < 0.2:
+            packages.append(package(n, items=(), tracking_number=None, ship_method=None))
+        elif kind < 0.3:
+            packages.append(package(n, carrier_code=None, carrier_name="Bob & <Sons>"))
+        else:
+            items = tuple(
+                Item(f"{rng.randrange(10**14):014d}", rng.choice((None, 1, 2)))
+                for _ in range(rng.randrange(1, 4))
+            )
+            packages.append(package(n, items=items, ship_method=rng.choice((None, "Ground"))))
+    for max_messages, max_bytes in ((10**9, 2**40), (250, 2**40), (10**9, 60_000), (7, 4000)):
+        one, many = Parts(), Parts()
+        refused_one = []
+        w1 = FeedWriter(one.open, merchant_id="M1", max_messages=max_messages, max_bytes=max_bytes)
+        with w1:
+            for p in packages:
+                try:
+                    w1.add(p)
+                except FeedWriteError as exc:
+                    refused_one.append((p.lines, str(exc)))
+        w2 = FeedWriter(many.open, merchant_id="M1", max_messages=max_messages, max_bytes=max_bytes)
+        with w2:
+            failed = []
+            for start in range(0, len(packages), 997):
+                failed += w2.add_compact_many([_compact(p) for p in packages[start : start + 997]])
+        assert [(cp[7], str(exc)) for cp, exc in failed] == refused_one
+        assert len(refused_one) > 30
+        assert one.data == many.data and len(one.data) >= 1
+        assert w1.close() == w2.close()
