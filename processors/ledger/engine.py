@@ -40,6 +40,9 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA synchronous=FULL")  # a committed transition survives power loss
+        # The default 2 MB page cache thrashes once a million-line file's indexes outgrow
+        # it, halving intake speed; 64 MB keeps them in memory.
+        cur.execute("PRAGMA cache_size=-65536")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -203,6 +203,11 @@ class FileIntake:
                 now,
             ]
             key = (s.order_id, s.order_item_id)
+            if key not in earlier and key not in in_chunk:  # the common case: a new line
+                in_chunk[key] = [(s.tracking_number, s.line)]
+                self._accepted += 1
+                first.append(row)
+                continue
             prior = earlier.get(key, ())
             same = [p for p in prior if p["tracking_number"] == s.tracking_number]
             confirmed = [p for p in prior if p["status"] == LineStatus.CONFIRMED]
