@@ -57,6 +57,10 @@ class Inbox(Protocol):
         """An unusable file: move to quarantine/ with a reason file beside it."""
         ...
 
+    def settling(self) -> int:
+        """How many files were seen but have not settled yet (``ready`` will offer them)."""
+        ...
+
     def wait(self, timeout: float) -> bool:
         """Block until something may have arrived (an event) or timeout; True on an event."""
         ...

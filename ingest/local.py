@@ -14,6 +14,7 @@ import secrets
 import shutil
 import stat
 import threading
+import time
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -118,7 +119,8 @@ class LocalInbox:
                 "different filesystems",
                 hint="a claim must be one atomic rename; put processing/ next to the inbox",
             )
-        self._tracker = SettleTracker(settle_seconds)
+        # Our own folder, our own clock: an old mtime already proves the file is complete.
+        self._tracker = SettleTracker(settle_seconds, wall_clock=time.time)
         self._event = threading.Event()
         self._closed = False
         self._observer: Observer | None = None  # type: ignore[valid-type]
@@ -228,6 +230,10 @@ class LocalInbox:
         return removed
 
     # -- waiting -------------------------------------------------------------------
+
+    def settling(self) -> int:
+        """Files seen but not yet settled: a run that must take everything waits for them."""
+        return self._tracker.settling()
 
     def wait(self, timeout: float) -> bool:
         """True on a folder event, or when a waiting file is due to have settled."""

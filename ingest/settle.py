@@ -3,6 +3,12 @@
 An upload in progress looks like any other file; the only signs are a changing size or
 mtime, a temporary name, or (by convention) a missing ``FILE.done`` marker. A file is
 offered only once it has been seen with the same size and mtime for ``settle_seconds``.
+
+A folder on this machine shares our clock, so there a file whose mtime is already older
+than ``settle_seconds`` when first seen has plainly not been written to for that long and
+is offered at once (files waiting when the service starts need no second scan). A remote
+server's clock may run behind ours, which would make a file being uploaded look old, so
+SFTP inboxes keep to the across-scans rule.
 """
 
 from __future__ import annotations
@@ -24,9 +30,16 @@ class _Seen:
 class SettleTracker:
     """Remembers each name's size/mtime between scans; forgets names that disappear."""
 
-    def __init__(self, settle_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settle_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        wall_clock: Callable[[], float] | None = None,
+    ) -> None:
         self.settle_seconds = max(0.0, settle_seconds)
         self._clock = clock
+        self._wall_clock = wall_clock  # set only where mtimes come from our own clock
         self._seen: dict[str, _Seen] = {}
 
     def update(self, listed: Iterable[InboxFile], marked_done: set[str]) -> list[InboxFile]:
@@ -38,6 +51,10 @@ class SettleTracker:
             prev = self._seen.get(f.name)
             if prev is not None and prev.size == f.size and prev.mtime == f.mtime:
                 seen = prev
+            elif self._wall_clock is not None and self._wall_clock() - f.mtime >= (
+                self.settle_seconds
+            ):
+                seen = _Seen(f.size, f.mtime, now - self.settle_seconds)
             else:
                 seen = _Seen(f.size, f.mtime, now)
             current[f.name] = seen
@@ -52,6 +69,11 @@ class SettleTracker:
         waits = [s.since + self.settle_seconds - now for s in self._seen.values()]
         pending = [w for w in waits if w > 0]
         return min(pending) if pending else None
+
+    def settling(self) -> int:
+        """How many listed files are still waiting to settle."""
+        now = self._clock()
+        return sum(1 for s in self._seen.values() if now - s.since < self.settle_seconds)
 
     def forget(self, name: str) -> None:
         self._seen.pop(name, None)

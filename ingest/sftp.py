@@ -324,6 +324,10 @@ class SftpInbox:
 
     # -- waiting -------------------------------------------------------------------
 
+    def settling(self) -> int:
+        """Files seen but not yet settled: a run that must take everything waits for them."""
+        return self._tracker.settling()
+
     def wait(self, timeout: float) -> bool:
         """SFTP has no events: sleep until the poll is due, or a waiting file may be settled."""
         due = self._tracker.next_due()

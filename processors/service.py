@@ -337,7 +337,7 @@ class Service:
             reports.extend(self.report())
             counts = status_counts(self.ledger)
             open_lines = counts.counts["in_queue"] + counts.counts["submitted"]
-            if open_lines == 0 or self.stop_event.is_set():
+            if self.stop_event.is_set() or (open_lines == 0 and not self._inboxes_settling()):
                 break
             if time.monotonic() >= deadline:
                 break
@@ -358,6 +358,10 @@ class Service:
         if any(r.rejected for r in self.intake_results) or self.reports.any_not_confirmed:
             return RunExit.LINES_NOT_CONFIRMED
         return RunExit.OK
+
+    def _inboxes_settling(self) -> bool:
+        """Files seen in an inbox but still settling: --once must wait and take them too."""
+        return any(s.inbox.settling() for s in self.sellers)
 
     def _wait_inboxes(self, timeout: float) -> bool:
         share = timeout / max(1, len(self.sellers))

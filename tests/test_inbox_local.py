@@ -229,3 +229,30 @@ def test_factory_opens_a_local_inbox_and_outbox_for_a_path(tmp_path: Path) -> No
     out = open_outbox(str(tmp_path / "out"))
     assert isinstance(box, LocalInbox) and isinstance(out, LocalOutbox)
     box.close()
+
+
+def test_file_untouched_for_the_settle_time_is_ready_on_first_sight(tmp_path: Path) -> None:
+    inbox_dir = tmp_path / "inbox"
+    inbox_dir.mkdir()
+    old = inbox_dir / "waiting-since-yesterday.csv"
+    old.write_bytes(b"order-id,ship-date\n")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    inbox = LocalInbox(inbox_dir, settle_seconds=60, watch=False)
+    try:
+        assert [f.name for f in inbox.ready()] == ["waiting-since-yesterday.csv"]
+        assert inbox.settling() == 0
+    finally:
+        inbox.close()
+
+
+def test_file_just_written_waits_to_settle_and_is_counted_as_settling(tmp_path: Path) -> None:
+    inbox_dir = tmp_path / "inbox"
+    inbox_dir.mkdir()
+    (inbox_dir / "fresh.csv").write_bytes(b"order-id,ship-date\n")
+    inbox = LocalInbox(inbox_dir, settle_seconds=60, watch=False)
+    try:
+        assert inbox.ready() == []
+        assert inbox.settling() == 1
+    finally:
+        inbox.close()
