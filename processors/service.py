@@ -39,6 +39,7 @@ from processors.intake import IntakeResult, intake_ready
 from processors.ledger.queries import status_counts
 from processors.ledger.records import FeedRow
 from processors.ledger.store import Ledger
+from processors.notify import send_shipped_notices
 from processors.results import ReportWriter
 from processors.tracker import run_tracking
 
@@ -279,12 +280,28 @@ class Service:
         for s in self.sellers:
             if self.stop_event.is_set():
                 break
-            self._step("batch", functools.partial(run_batch, self.ctx, s.seller))
+            result = self._step("batch", functools.partial(run_batch, self.ctx, s.seller))
+            if result is not None:  # the direct path confirms lines within the batch
+                self._notify(result.confirmed_lines)
+
+    def _track_feeds(self) -> None:
+        result = self._step("track", lambda: run_tracking(self.ctx))
+        if result is not None:
+            self._notify(result.confirmed_lines)
 
     def track(self) -> None:
         if not self.stop_event.is_set():
-            self._step("track", lambda: run_tracking(self.ctx))
+            self._track_feeds()
         self.report()
+
+    def _notify(self, line_ids: list[int]) -> None:
+        """Opt-in buyer emails for lines just confirmed (a no-op unless email.enabled).
+
+        Sent after the ledger has recorded the confirmation, so a crash in between loses a
+        courtesy email, never a confirmation; Amazon sends buyers its own notice anyway.
+        """
+        if line_ids:
+            self._step("notify", functools.partial(send_shipped_notices, self.ctx, line_ids))
 
     def report(self) -> list[str]:
         """Result reports of finished files, and each seller's status note."""
@@ -333,7 +350,7 @@ class Service:
         reports: list[str] = []
         while True:
             self.batch()
-            self._step("track", lambda: run_tracking(self.ctx))
+            self._track_feeds()
             reports.extend(self.report())
             counts = status_counts(self.ledger)
             open_lines = counts.counts["in_queue"] + counts.counts["submitted"]
