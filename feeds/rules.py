@@ -14,7 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from operator import itemgetter
 from typing import Literal
+
+import numpy as np
 
 from feeds.carriers import (
     OTHER_CODES,
@@ -426,6 +429,12 @@ def validate_rows(chunk: RowChunk, ctx: RuleContext) -> ChunkRows:
     oids_clean = all(map(order_match, cells["order_id"]))
     iids_clean = all(map(_ITEM_ID_OR_EMPTY.fullmatch, cells["order_item_id"]))
     tracking_clean = all(map(_TRACKING_CLEAN_OR_EMPTY.fullmatch, cells["tracking_number"]))
+    if oids_clean and iids_clean and tracking_clean and _fast_path:
+        clean = _clean_chunk(chunk, ctx, caches)
+        if clean is not None:
+            result.rows = clean
+            result.lines = list(chunk.lines)
+            return result
 
     def report(line: int, problems: list[Problem]) -> bool:
         ok = True
@@ -561,6 +570,110 @@ def validate_rows(chunk: RowChunk, ctx: RuleContext) -> ChunkRows:
         accepted_lines.append(line)
         accepted.append((order_id, code, name, tracking, method, ship_date, item_id, quantity))
     return result
+
+
+#: Tests turn the whole-chunk fast path off to hold it to the row-by-row path.
+_fast_path = True
+
+
+def _clean_chunk(chunk: RowChunk, ctx: RuleContext, caches: _Caches) -> list[Row] | None:
+    """The rows of a chunk in which no line has any problem, built column-wise; else None.
+
+    Most big files are clean throughout. Then every decision of the row loop can be taken
+    once per distinct cell value (dates, carriers, ship methods, quantities) or per column
+    (ids, tracking numbers, which the caller has already matched), and the rows are zipped
+    together in C. The first sign of any problem, error or warning, hands the chunk back to
+    the row loop, which words the problems; so this path never decides what is reported.
+    Ids and tracking numbers are known clean here (checked by the caller).
+    """
+    cells = chunk.cells
+    oids = cells["order_id"]
+    iids = cells["order_item_id"]
+    qtys = cells["quantity"]
+    sds = cells["ship_date"]
+    ccs = cells["carrier_code"]
+    cns = cells["carrier_name"]
+    tns = cells["tracking_number"]
+    sms = cells["ship_method"]
+
+    dates = caches.dates
+    for text in set(sds):
+        d = dates.get(text)
+        if d is None:
+            d = dates[text] = _ship_date(text, ctx)
+        if isinstance(d, tuple):
+            return None
+    quantities = caches.quantities
+    qty_of: dict[str, int | None] = {"": None}
+    for text in set(qtys):
+        if text:
+            q = quantities.get(text, False)
+            if q is False:
+                q = quantities[text] = _quantity(text)
+            if type(q) is not int:
+                return None
+            qty_of[text] = q
+    methods = caches.methods
+    method_of: dict[str, str | None] = {"": None}
+    for text in set(sms):
+        if text:
+            m = methods.get(text)
+            if m is None:
+                m = methods[text] = _text_problem("ship_method", text, "ship method")
+            if m[0] is None or m[1] is not None:
+                return None
+            method_of[text] = m[0]
+    carriers = caches.carriers
+    carrier_of: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    for pair in set(zip(ccs, cns, strict=True)):
+        if pair[0] or pair[1]:
+            c = carriers.get(pair)
+            if c is None:
+                c = carriers[pair] = _carrier(*pair)
+            if c[2]:
+                return None
+            carrier_of[pair] = (c[0], c[1])
+        else:
+            carrier_of[pair] = (None, None)
+
+    iid_arr = np.array(iids, dtype=object)
+    tn_arr = np.array(tns, dtype=object)
+    no_item = iid_arr == ""
+    no_tracking = tn_arr == ""
+    if (no_item & (np.array(qtys, dtype=object) != "")).any():
+        return None  # quantity without an item id: a warning
+    if (no_tracking & (np.array(sms, dtype=object) != "")).any():
+        return None  # ship method without tracking: dropped with a warning
+    pairs = list(map(carrier_of.__getitem__, zip(ccs, cns, strict=True)))
+    codes = list(map(itemgetter(0), pairs))
+    names = list(map(itemgetter(1), pairs))
+    code_arr = np.array([c or "" for c in codes], dtype=object)  # "" for no code
+    with_tracking = ~no_tracking
+    for code in set(codes):
+        at = (code_arr == (code or "")) & with_tracking
+        if not at.any():
+            continue
+        if code is None:
+            name_arr = np.array([n or "" for n in names], dtype=object)
+            if ((name_arr == "") & at).any():
+                return None  # tracking without a carrier: guessed or refused, with words
+            continue  # a carrier name: the number is sent as it is
+        check = TRACKING_CHECKS.get(code)
+        if check is not None and not all(map(check, tn_arr[at].tolist())):
+            return None  # a number that does not fit its carrier: a warning or an error
+    return list(
+        zip(
+            oids,
+            codes,
+            names,
+            [t or None for t in tns],
+            map(method_of.__getitem__, sms),
+            map(dates.__getitem__, sds),
+            [i or None for i in iids],
+            map(qty_of.__getitem__, qtys),
+            strict=True,
+        )
+    )
 
 
 def validate_line(
