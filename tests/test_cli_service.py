@@ -151,3 +151,24 @@ def test_second_instance_refused_and_sigterm_stops_cleanly(sim: Simulator, tmp_p
         if first.poll() is None:
             first.kill()
             first.wait()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_or_terminate_stops_the_service_cleanly(
+    sig: signal.Signals, sim: Simulator, tmp_path: Path
+) -> None:
+    var = tmp_path / "var"
+    p = _serve(settings_toml(tmp_path / "s.toml", sim), var, sim_env(sim))
+    try:
+        deadline = time.monotonic() + 30
+        while not (var / "outbox" / "status.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        p.send_signal(sig)
+        out, _ = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, out
+    assert f"event=stopping signal={sig.name}" in out
+    assert "event=service_stopped" in out
