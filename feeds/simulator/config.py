@@ -19,6 +19,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "expire_tokens",  # the caller's access token expires early
     "fatal",  # a created feed ends FATAL
     "stuck",  # a created feed never leaves IN_PROGRESS
+    "corrupt_report",  # a created feed is processed, but its report names a message never sent
 )
 
 
@@ -28,8 +29,8 @@ class FaultConfig:
 
     ``triggers[kind][operation] = n`` makes the next n calls of that operation meet the fault
     whatever the rates say, so a test can stage one exact failure ("the answer to the next
-    createFeed is lost"). For ``fatal`` and ``stuck`` the operation is ``createFeed``: the
-    next n feeds created are doomed.
+    createFeed is lost"). For ``fatal``, ``stuck`` and ``corrupt_report`` the operation is
+    ``createFeed``: the next n feeds created are doomed.
     """
 
     throttle: float = 0.0
@@ -42,6 +43,7 @@ class FaultConfig:
     expire_tokens: float = 0.0
     fatal: float = 0.0
     stuck: float = 0.0
+    corrupt_report: float = 0.0
     gzip: bool = False
     triggers: dict[str, dict[str, int]] = field(default_factory=dict)
 

@@ -23,6 +23,7 @@ from feeds.simulator.wire import Answer, BadInput, NotFound, Request, json_answe
 
 if TYPE_CHECKING:
     from feeds.simulator.app import Simulator
+    from feeds.simulator.processing import Report
 
 URL_LIFETIME = timedelta(minutes=5)
 PROCESSING_STATUSES = ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
@@ -158,6 +159,9 @@ def create_feed(sim: Simulator, req: Request) -> Answer:
     elif sim.faults.hits("stuck", "createFeed"):
         fate = "stuck"
         sim.counters.fault("stuck", "createFeed")
+    elif sim.faults.hits("corrupt_report", "createFeed"):
+        fate = "corrupt_report"
+        sim.counters.fault("corrupt_report", "createFeed")
     feed_id = sim.new_feed_id()
     feed = Feed(
         feed_id=feed_id,
@@ -288,6 +292,20 @@ def get_feeds(sim: Simulator, req: Request) -> Answer:
     return json_answer(200, data)
 
 
+def _corrupt(report: Report) -> None:
+    """The report disagrees with its feed: a result for a MessageID the feed never sent."""
+    from feeds.simulator.processing import ORDER_NOT_FOUND, Result
+
+    report.results.append(
+        Result(
+            report.processed + 1,
+            ORDER_NOT_FOUND,
+            "We are unable to find the order for this message. Please re-enter the order ID "
+            "and resubmit.",
+        )
+    )
+
+
 def finish_feed(sim: Simulator, feed: Feed) -> None:
     """Process a feed leaving IN_PROGRESS and attach its result document."""
     from feeds.simulator.processing import fatal_report, process_feed, render_report
@@ -310,6 +328,8 @@ def finish_feed(sim: Simulator, feed: Feed) -> None:
             auto_create=sim.config.auto_create_orders,
             strict_tracking=sim.config.strict_tracking,
         )
+        if feed.fate == "corrupt_report":
+            _corrupt(report)
     result_id = sim.new_document_id()
     result = Document(
         result_id,
