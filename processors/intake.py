@@ -38,6 +38,7 @@ from ingest.readers import open_reader
 from processors.context import Context
 from processors.convert import FileOutcome, rule_context
 from processors.ledger.fileintake import FileIntake
+from processors.ledger.queries import iter_file_lines
 from processors.ledger.records import DuplicateFile, FileRecord
 from processors.ledger.schema import lines
 from processors.ledger.statuses import LineStatus
@@ -82,14 +83,14 @@ def intake_ready(
     A file that fails unexpectedly is logged and left claimed; the others still go in.
     """
     results: list[IntakeResult] = []
-    todo = list(inbox.claimed())
+    todo = [(claimed, True) for claimed in inbox.claimed()]
     for f in inbox.ready():
         claimed = inbox.claim(f)
         if claimed is not None:
-            todo.append(claimed)
-    for claimed in todo:
+            todo.append((claimed, False))
+    for claimed, resumed in todo:
         try:
-            results.append(intake_file(ctx, seller, inbox, outbox, claimed))
+            results.append(intake_file(ctx, seller, inbox, outbox, claimed, resumed=resumed))
         except Exception:
             log.exception(
                 "%s: intake of %s interrupted; it stays in processing and is resumed next run",
@@ -100,10 +101,19 @@ def intake_ready(
 
 
 def intake_file(
-    ctx: Context, seller: SellerSettings, inbox: Inbox, outbox: Outbox, claimed: ClaimedFile
+    ctx: Context,
+    seller: SellerSettings,
+    inbox: Inbox,
+    outbox: Outbox,
+    claimed: ClaimedFile,
+    *,
+    resumed: bool = False,
 ) -> IntakeResult:
     """Take in one claimed file; see the module docstring for the order of steps.
 
+    ``resumed``: the claim was found in processing/ at start, left by a crash. If the
+    ledger already holds this very file, the crash came after the commit, and the seller
+    has yet to get its intake report: it is rebuilt from the ledger.
     Raises on unexpected errors, leaving the claim in processing/ for the next run.
     """
     outcome = FileOutcome(file=claimed.name)
@@ -130,7 +140,7 @@ def intake_file(
     # The file is closed before it is moved (an SFTP server may refuse to move it open).
     if dup is not None:
         outcome.close()
-        return _duplicate(ctx, seller, inbox, outbox, claimed, dup)
+        return _duplicate(ctx, seller, inbox, outbox, claimed, dup, resumed=resumed)
     if record is None:
         return _rejected(ctx, seller, inbox, outbox, claimed, sha, outcome)
     try:
@@ -249,10 +259,14 @@ def _duplicate(
     outbox: Outbox,
     claimed: ClaimedFile,
     dup: DuplicateFile,
+    *,
+    resumed: bool = False,
 ) -> IntakeResult:
-    """Content seen before (uploaded twice, or resumed after a crash past the commit):
-    nothing is queued again; the report says which earlier file it matches."""
+    """Content seen before: nothing is queued again; the report says which earlier file
+    it matches (or, for a crash past the commit, is the file's own report, rebuilt)."""
     earlier = dup.earlier
+    if resumed and earlier.name == claimed.name:
+        return _finish_resumed(ctx, seller, inbox, outbox, claimed, earlier)
     when = earlier.received_at.strftime("%Y-%m-%d %H:%M UTC")
     if earlier.name == claimed.name:
         text = f"this file was already taken in at {when}; its lines were not queued again"
@@ -278,6 +292,43 @@ def _duplicate(
         conflicts=0,
         duplicate_file=True,
         file_error=text,
+        report_names=names,
+    )
+
+
+def _finish_resumed(
+    ctx: Context,
+    seller: SellerSettings,
+    inbox: Inbox,
+    outbox: Outbox,
+    claimed: ClaimedFile,
+    record: FileRecord,
+) -> IntakeResult:
+    """The ledger took this file in before a crash: write the intake report the seller
+    never got, from what the ledger recorded (counts and every rejected line), then
+    archive the file as the interrupted run would have."""
+    outcome = FileOutcome(file=claimed.name)
+    outcome.lines, outcome.accepted = record.lines, record.accepted
+    outcome.rejected, outcome.duplicates = record.rejected, record.duplicates
+    try:
+        outcome.errors.extend(e for fl in iter_file_lines(ctx.ledger, record.id) for e in fl.errors)
+        outcome.warnings.extend(_ledger_notes(ctx, record.id))
+        names = _write_report(outbox, outcome)
+    finally:
+        outcome.close()
+    inbox.archive(claimed)
+    log.info(
+        "%s: resumed %s after a restart: its intake report is written", seller.name, claimed.name
+    )
+    return IntakeResult(
+        file_id=record.id,
+        name=claimed.name,
+        accepted=record.accepted,
+        rejected=record.rejected,
+        duplicates=record.duplicates,
+        conflicts=record.conflicts,
+        duplicate_file=False,
+        file_error=None,
         report_names=names,
     )
 

@@ -127,8 +127,10 @@ def test_crash_after_claim_before_commit_ends_confirmed_once(world: World, ledge
 
 def _commit_then_crash_before_the_report(w: World) -> None:
     """The ledger commits the file; writing its intake report then fails (the outbox is
-    gone), so the process stops before archiving."""
-    _drop_two(w)
+    gone), so the process stops before archiving. The file's third line is rejected."""
+    w.order(O1, [(I1, 1)])
+    w.order(O2, [(I2, 1)])
+    w.drop("f.csv", [row(O1, I1, "1"), row(O2, I2, "1"), row("12-345", I1, "1")])
     w.outbox_dir.rmdir()
     w.outbox_dir.write_text("not a folder")
     assert w.intake() == []
@@ -144,12 +146,12 @@ def test_crash_after_commit_before_archive_queues_nothing_twice_on_restart(
     assert _processing(world) == ["f.csv"]
     after = restart(world, ledger_url)
     (res,) = after.intake()
-    assert res.duplicate_file
+    assert (res.duplicate_file, res.accepted, res.rejected) == (False, 2, 1)
     assert len(after.all_lines()) == 2
     assert set(after.statuses().values()) == {"in_queue"}
 
 
-def test_crash_after_commit_before_archive_archives_and_reports_on_restart(
+def test_crash_after_commit_before_archive_archives_and_writes_the_real_report_on_restart(
     world: World, ledger_url: str
 ) -> None:
     _commit_then_crash_before_the_report(world)
@@ -159,7 +161,9 @@ def test_crash_after_commit_before_archive_archives_and_reports_on_restart(
     assert _processing(after) == []
     assert len(_archived(after)) == 1
     report = after.report("f.csv.intake.json")
-    assert "already taken in" in report["file_error"]
+    assert report["file_error"] is None
+    assert (report["accepted"], report["rejected"]) == (2, 1)
+    assert [(e["line"], e["value"]) for e in report["errors"]] == [(4, "12-345")]
     assert (after.outbox_dir / "f.csv.intake.csv").exists()
 
 
