@@ -21,6 +21,8 @@ Shipment/Package interface on top of the same code.
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import starmap
+from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -48,26 +50,28 @@ CompactPackage = tuple[
 ]
 
 
+_row_of = attrgetter(
+    "order_id",
+    "carrier_code",
+    "carrier_name",
+    "tracking_number",
+    "ship_method",
+    "ship_date",
+    "order_item_id",
+    "quantity",
+)
+_line_of = attrgetter("line")
+
+
 def row_of(s: Shipment) -> Row:
     """The compact row of a Shipment."""
-    return (
-        s.order_id,
-        s.carrier_code,
-        s.carrier_name,
-        s.tracking_number,
-        s.ship_method,
-        s.ship_date,
-        s.order_item_id,
-        s.quantity,
-    )
+    return _row_of(s)
 
 
 def package_of(cp: CompactPackage) -> Package:
     """The Package of a compact package."""
     oid, code, name, tracking, method, date, items, lines = cp
-    return Package(
-        oid, date, code, name, tracking, method, tuple(Item(i, q) for i, q in items), lines
-    )
+    return Package(oid, date, code, name, tracking, method, tuple(starmap(Item, items)), lines)
 
 
 class DigestIndex:
@@ -128,9 +132,9 @@ class PackageGrouper:
 
     def add(self, shipments: list[Shipment]) -> list[Package]:
         """Packages formed from this batch, in the order their first line appeared."""
-        rows = [row_of(s) for s in shipments]
-        lines = [s.line for s in shipments]
-        return [package_of(cp) for cp in self.add_rows(lines, rows)]
+        rows: list[Row] = list(map(_row_of, shipments))
+        lines: list[int] = list(map(_line_of, shipments))
+        return list(map(package_of, self.add_rows(lines, rows)))
 
     def add_rows(self, lines: list[int], rows: list[Row]) -> list[CompactPackage]:
         """:meth:`add` for compact rows (``lines[i]`` is the line of ``rows[i]``)."""
