@@ -31,12 +31,11 @@ def test_opening_again_keeps_the_data(ledger_url: str) -> None:
 
 def test_migration_is_at_head(ledger: Ledger) -> None:
     with ledger.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0001"
+        assert MigrationContext.configure(conn).get_current_revision() == "0002"
 
 
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
 def test_sqlite_uses_wal_foreign_keys_and_busy_timeout(ledger: Ledger) -> None:
-    if not ledger.is_sqlite:
-        pytest.skip("SQLite settings")
     with ledger.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -60,9 +59,8 @@ def test_naive_times_are_refused(ledger: Ledger) -> None:
         )
 
 
+@pytest.mark.parametrize("ledger_url", ["postgresql"], indirect=True)
 def test_postgres_urls_without_driver_use_psycopg(ledger_url: str) -> None:
-    if not ledger_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL URL handling")
     plain = ledger_url.replace("postgresql+psycopg://", "postgresql://")
     with Ledger.open(plain) as lg, lg.engine.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
