@@ -53,6 +53,13 @@ class Inbox(Protocol):
         """After intake: move to archive/YYYY/MM/DD/."""
         ...
 
+    def open_archived(self, claim_name: str) -> AbstractContextManager[BinaryIO]:
+        """A seekable binary stream of a file archived after intake, found again by its
+        claim name (kept in the ledger), so the result report can mirror the seller's own
+        rows. Looks in archive/YYYY/MM/DD from the claim's day on, then in processing/ (a
+        crash before the archive step). FileNotFoundError when it is gone (purged)."""
+        ...
+
     def quarantine(self, file: ClaimedFile, reason: str) -> None:
         """An unusable file: move to quarantine/ with a reason file beside it."""
         ...

@@ -8,6 +8,7 @@ filesystem as the inbox so a claim is a single atomic ``os.rename``).
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import secrets
@@ -30,6 +31,7 @@ from ingest.names import (
     DONE_SUFFIX,
     REASON_SUFFIX,
     archive_day,
+    archive_days_for,
     is_expired_day,
     is_partial_name,
     is_safe_name,
@@ -206,6 +208,19 @@ class LocalInbox:
         day.mkdir(parents=True, exist_ok=True)
         os.rename(src, day / file.claim_name)
         log.info("archived %s to %s", file.name, day)
+
+    def open_archived(self, claim_name: str) -> AbstractContextManager[BinaryIO]:
+        if not is_safe_name(claim_name):
+            raise UnsafeName(claim_name, str(self.archive_dir))
+        candidates = [
+            self.archive_dir.joinpath(*day, claim_name) for day in archive_days_for(claim_name)
+        ]
+        for path in [*candidates, self.processing / claim_name]:
+            try:
+                return open(path, "rb")
+            except FileNotFoundError:
+                continue
+        raise FileNotFoundError(errno.ENOENT, "not in the archive (purged?)", claim_name)
 
     def quarantine(self, file: ClaimedFile, reason: str) -> None:
         src = self._processing_path(file)

@@ -78,6 +78,24 @@ def archive_day(now: datetime | None = None) -> tuple[str, str, str]:
     return f"{when:%Y}", f"{when:%m}", f"{when:%d}"
 
 
+def archive_days_for(claim_name: str, today: date | None = None) -> list[tuple[str, str, str]]:
+    """The archive/YYYY/MM/DD folders a claimed file may have been archived into, likeliest
+    first: from the day of its claim (in its name) to today. A file is archived right after
+    intake, so the claim day or the next one; a crash between claim and archive delays it
+    to the restart. A name that is not a claim name gives just today."""
+    today = today or datetime.now(UTC).date()
+    match = _CLAIM_RE.match(claim_name)
+    try:
+        day = datetime.strptime(claim_name[:8], "%Y%m%d").date() if match else today
+    except ValueError:
+        day = today
+    days = [day]
+    while day < today:
+        day += timedelta(days=1)
+        days.append(day)
+    return [(f"{d:%Y}", f"{d:%m}", f"{d:%d}") for d in days]
+
+
 def is_expired_day(parts: tuple[str, str, str], older_than_days: int, today: date) -> bool:
     """True for an archive/YYYY/MM/DD folder older than the retention; False if not a date."""
     try:

@@ -56,6 +56,13 @@ class RowReader(Protocol):
 
     def chunks(self) -> Iterator[RowChunk]: ...
 
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """Every line ``chunks`` yields, with the same line number, as ALL its cells: one
+        text per header in ``info.headers``. The result report mirrors the seller's own
+        columns from this; cells past the last named column belong to no column and are
+        left out."""
+        ...
+
 
 def open_reader(
     stream: BinaryIO,
@@ -136,6 +143,25 @@ class TextReader:
         )
 
     def chunks(self) -> Iterator[RowChunk]:
+        for frame, first_line in self._frames(self._usecols):
+            chunk = self._to_chunk(frame, first_line)
+            if len(chunk):
+                yield chunk
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        # The same parse as chunks() with every named column kept, so record boundaries
+        # and line numbers are identical; a line is left out by the same rule (every
+        # mapped cell empty).
+        n = max(len(self.info.headers), 1)
+        mapped = sorted(set(self._fields_at.values()))
+        for frame, first_line in self._frames(list(range(n))):
+            values = frame.to_numpy()
+            filled = (values[:, mapped] != "").any(axis=1)
+            for k in filled.nonzero()[0].tolist():
+                yield first_line + k, [c if isinstance(c, str) else str(c) for c in values[k]]
+
+    def _frames(self, usecols: list[int]) -> Iterator[tuple[pd.DataFrame, int]]:
+        """The file's data rows as DataFrames of ``usecols``, each with its first line number."""
         self._stream.seek(0)
         encoding = self.info.encoding or "utf-8"
         wrapper: io.TextIOWrapper | None = None
@@ -152,7 +178,7 @@ class TextReader:
                 sep=self.info.delimiter,
                 header=None,
                 names=range(self._width),
-                usecols=self._usecols,
+                usecols=usecols,
                 skiprows=self._header_index + 1,
                 dtype=object,
                 keep_default_na=False,
@@ -167,11 +193,8 @@ class TextReader:
             next_line = self._header_index + 2
             with reader:
                 for frame in reader:
-                    n = len(frame)
-                    chunk = self._to_chunk(frame, next_line)
-                    next_line += n
-                    if len(chunk):
-                        yield chunk
+                    yield frame, next_line
+                    next_line += len(frame)
         except pd.errors.ParserError as exc:
             raise FileRejected(
                 self.info.name,
@@ -401,6 +424,19 @@ class XlsxReader:
                 lines, cells = [], {f: [] for f in FIELDS}
         if lines:
             yield RowChunk(lines=lines, cells=cells, columns=dict(self.info.columns))
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        # Same walk and same skip rule as chunks(), every named column kept.
+        mapped = list(self._fields_at.values())
+        width = len(self.info.headers)
+        line = self._first_row - 1
+        for index, row in enumerate(self._sheet.iter_rows()):
+            line += 1
+            if index <= self._header_index:
+                continue
+            if not any(cell_text(row[i]).strip() for i in mapped if i < len(row)):
+                continue
+            yield line, [cell_text(row[i]) if i < len(row) else "" for i in range(width)]
 
 
 def cell_text(value: Any) -> str:

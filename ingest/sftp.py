@@ -29,6 +29,7 @@ from ingest.names import (
     DONE_SUFFIX,
     REASON_SUFFIX,
     archive_day,
+    archive_days_for,
     is_expired_day,
     is_partial_name,
     is_safe_name,
@@ -217,11 +218,37 @@ class SftpInbox:
     # -- reading and moving on -----------------------------------------------------
 
     def open(self, file: ClaimedFile) -> AbstractContextManager[BinaryIO]:
-        return self._open(file)
+        return self._open(file, _safe_join(self.processing, file.claim_name))
+
+    def open_archived(self, claim_name: str) -> AbstractContextManager[BinaryIO]:
+        if not is_safe_name(claim_name):
+            raise UnsafeName(claim_name, self.archive_dir)
+        candidates = [
+            *(
+                posixpath.join(self.archive_dir, *day, claim_name)
+                for day in archive_days_for(claim_name)
+            ),
+            posixpath.join(self.processing, claim_name),
+        ]
+
+        def find(sftp: paramiko.SFTPClient) -> str | None:
+            for path in candidates:
+                try:
+                    if stat.S_ISREG(sftp.stat(path).st_mode or 0):
+                        return path
+                except OSError as exc:
+                    if not _is_missing(exc):
+                        raise
+            return None
+
+        remote = self.conn.run(find, f"finding {claim_name} in the archive")
+        if remote is None:
+            raise FileNotFoundError(errno.ENOENT, "not in the archive (purged?)", claim_name)
+        name = original_name(claim_name) or claim_name
+        return self._open(ClaimedFile(name, claim_name, 0), remote)
 
     @contextmanager
-    def _open(self, file: ClaimedFile) -> Iterator[BinaryIO]:
-        remote = _safe_join(self.processing, file.claim_name)
+    def _open(self, file: ClaimedFile, remote: str) -> Iterator[BinaryIO]:
         # Closed in the finally below; a with-block cannot span the yield and the retries.
         spool = tempfile.SpooledTemporaryFile(max_size=self.spool_bytes, prefix="shipfeed-")  # noqa: SIM115
         try:

@@ -121,7 +121,12 @@ def intake_file(
     with inbox.open(claimed) as stream:
         sha = file_sha256(stream)
         begun = ctx.ledger.begin_file(
-            seller.name, claimed.name, sha, claimed.size, received_at=ctx.clock()
+            seller.name,
+            claimed.name,
+            sha,
+            claimed.size,
+            received_at=ctx.clock(),
+            claim_name=claimed.claim_name,
         )
         if isinstance(begun, DuplicateFile):
             dup = begun

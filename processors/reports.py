@@ -3,7 +3,8 @@
 Sections, one per report kind:
 
 * cells and files — ``safe_cell`` (formula-safe text), ``write_atomic`` (temp name, rename);
-* file report — what local validation made of one input file (``FileOutcome``).
+* file report — what local validation made of one input file (``FileOutcome``);
+* result report — the seller's own rows, each with what became of it at Amazon.
 
 The CSV opens in Excel without surprises: UTF-8 with a BOM (or Excel reads it as the
 local code page), CRLF line ends, and every cell that Excel would take for a formula
@@ -20,7 +21,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TextIO
 
@@ -223,20 +224,18 @@ def file_summary_text(outcome: FileOutcome, max_errors: int = 20) -> str:
 # ---------------------------------------------------------------------------------------
 # Result report: what became of every line of one input file, once all have ended
 #
-# One row per original line number, in order, rejected and duplicate lines included, so a
-# seller can lay it beside the file they sent. Rendered to bytes here; the outbox writes
-# them atomically (temp name, rename) wherever the outbox is (folder or SFTP).
+# The seller's own file, row for row: their columns and cells in their order (read again
+# from the archived file), then what became of each line. Rejected and duplicate lines are
+# included, so the report can be laid beside the file they sent, or corrected and sent
+# again. When the original is gone (archive retention), the columns are the order fields
+# the ledger recorded instead, and a note at the top says so. Rendered to bytes here, CSV
+# and JSON in one pass; the outbox writes them atomically (temp name, rename).
 
-RESULT_COLUMNS = (
-    "line",
-    "order_id",
-    "order_item_id",
-    "tracking_number",
-    "status",
-    "amazon_result_code",
-    "message",
-    "what_to_do",
-)
+#: Appended after the seller's columns. ``line`` last: the row number the seller's
+#: spreadsheet shows, to find a line again when blank rows were left out.
+ADDED_COLUMNS = ("status", "amazon_result_code", "message", "what_to_do", "line")
+#: The columns of a report made from the ledger alone (the original file is gone).
+LEDGER_COLUMNS = ("order_id", "order_item_id", "tracking_number")
 
 #: What a seller should do about a line in each final status (codes refine "error").
 RESULT_ADVICE: dict[str, str] = {
@@ -271,76 +270,109 @@ def result_advice(status: str, code: str | None) -> str:
     return RESULT_ADVICE.get(status, "ask the operator")
 
 
-def result_row(line: Any) -> list[str]:
-    """One ``FileLine`` (processors.ledger.queries) as the report's cells, unescaped."""
+def result_outcome(line: Any) -> tuple[str, str, str, str]:
+    """One ``FileLine``'s (processors.ledger.queries) status, Amazon result code, message
+    and what to do, unescaped."""
     if line.outcome == "rejected":
         message = "; ".join(
             f"{e.column + ': ' if e.column else ''}{e.reason}"
             + (f" (value {e.value!r})" if e.value else "")
             for e in line.errors
         )
-        order = next((e.value for e in line.errors if e.column == "order_id"), "")
-        return [
-            str(line.line),
-            order or "",
-            "",
-            "",
-            "rejected",
-            "",
-            message,
-            result_advice("rejected", None),
-        ]
-    return [
-        str(line.line),
-        line.order_id or "",
-        line.order_item_id or "",
-        line.tracking_number or "",
+        return "rejected", "", message, result_advice("rejected", None)
+    return (
         line.outcome,
         line.result_code or "",
         line.message or "",
         result_advice(line.outcome, line.result_code),
-    ]
+    )
 
 
-def result_report_csv(
-    file_name: str, lines: Iterable[Any], fh: IO[bytes], *, simulated: bool
+def ledger_cells(line: Any) -> list[str]:
+    """A line's cells under LEDGER_COLUMNS, for the report made without the original file.
+    A rejected line was never stored as an order: only a rejected order id is known."""
+    if line.outcome == "rejected":
+        order = next((e.value for e in line.errors if e.column == "order_id"), "")
+        return [order or "", "", ""]
+    return [line.order_id or "", line.order_item_id or "", line.tracking_number or ""]
+
+
+def column_keys(headers: Sequence[str]) -> list[str]:
+    """The JSON keys of a row's cells: the seller's headers, made unique (a blank header
+    becomes "column N", a repeated one "NAME (2)") so that no cell hides another."""
+    keys: list[str] = []
+    seen: set[str] = set()
+    for i, h in enumerate(headers, start=1):
+        key = h or f"column {i}"
+        n = 1
+        while key in seen:
+            n += 1
+            key = f"{h or f'column {i}'} ({n})"
+        seen.add(key)
+        keys.append(key)
+    return keys
+
+
+def write_result_reports(
+    file_name: str,
+    columns: Sequence[str],
+    rows: Iterable[tuple[Sequence[str], Any]],
+    csv_fh: IO[bytes],
+    json_fh: IO[bytes],
+    *,
+    simulated: bool,
+    note: str | None = None,
 ) -> dict[str, int]:
-    """Header rows, a blank row, then the table; returns the count per status."""
-    text, writer = _csv_writer(fh)
+    """Both result reports of one file in one pass over ``rows``; returns the count per status.
+
+    ``rows``: each line's cells (one per column) with its ``FileLine``, in line order.
+    ``note``: said at the top of both, e.g. why the seller's own columns are missing.
+    CSV: header rows, a blank row, then the seller's columns + ADDED_COLUMNS, every cell
+    formula-safe. JSON: ``{"file", "simulated", "note", "columns", "rows", "counts"}``,
+    each row ``{"line", "cells", "status", "amazon_result_code", "message", "what_to_do"}``.
+    """
+    text, writer = _csv_writer(csv_fh)
+    out = io.TextIOWrapper(json_fh, encoding="utf-8", newline="\n")
+    keys = column_keys(columns)
     counts: dict[str, int] = {}
     try:
         writer.writerow(["Result of", safe_cell(file_name)])
         if simulated:
             writer.writerow(["Mode", SIMULATED_NOTE])
+        if note:
+            writer.writerow(["Note", safe_cell(note)])
         writer.writerow([])
-        writer.writerow(RESULT_COLUMNS)
-        for line in lines:
-            row = result_row(line)
-            counts[row[4]] = counts.get(row[4], 0) + 1
-            writer.writerow([row[0], *map(safe_cell, row[1:])])
+        writer.writerow([*map(safe_cell, columns), *ADDED_COLUMNS])
+        out.write(f'{{"file": {json.dumps(file_name, ensure_ascii=False)}, ')
+        out.write(f'"simulated": {json.dumps(simulated)}, ')
+        out.write(f'"note": {json.dumps(note, ensure_ascii=False)}, ')
+        out.write(f'"columns": {json.dumps(keys, ensure_ascii=False)}, "rows": [')
+        for n, (cells, line) in enumerate(rows):
+            status, code, message, todo = result_outcome(line)
+            counts[status] = counts.get(status, 0) + 1
+            writer.writerow(
+                [
+                    *map(safe_cell, cells),
+                    status,
+                    safe_cell(code),
+                    safe_cell(message),
+                    safe_cell(todo),
+                    line.line,
+                ]
+            )
+            item = {
+                "line": line.line,
+                "cells": dict(zip(keys, cells, strict=True)),
+                "status": status,
+                "amazon_result_code": code,
+                "message": message,
+                "what_to_do": todo,
+            }
+            out.write(("" if n == 0 else ", ") + json.dumps(item, ensure_ascii=False))
+        out.write(f'], "counts": {json.dumps(counts)}}}\n')
         text.flush()
+        out.flush()
     finally:
         text.detach()
-    return counts
-
-
-def result_report_json(
-    file_name: str, lines: Iterable[Any], fh: IO[bytes], *, simulated: bool
-) -> dict[str, int]:
-    """``{"file", "simulated", "lines": [...], "counts"}``, streamed line by line."""
-    text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
-    counts: dict[str, int] = {}
-    try:
-        text.write(f'{{"file": {json.dumps(file_name, ensure_ascii=False)}, ')
-        text.write(f'"simulated": {json.dumps(simulated)}, "lines": [')
-        for n, line in enumerate(lines):
-            row = result_row(line)
-            counts[row[4]] = counts.get(row[4], 0) + 1
-            item: dict[str, object] = dict(zip(RESULT_COLUMNS, row, strict=True))
-            item["line"] = line.line
-            text.write(("" if n == 0 else ", ") + json.dumps(item, ensure_ascii=False))
-        text.write(f'], "counts": {json.dumps(counts)}}}\n')
-        text.flush()
-    finally:
-        text.detach()
+        out.detach()
     return counts

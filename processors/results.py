@@ -2,7 +2,15 @@
 
 A file's result report is written once, when every one of its lines has ended (the
 ledger's files_to_report), and recorded with set_file_reports so it is never written
-twice. The status note (status.txt for people, status.json for machines) is each seller's
+twice. It mirrors the seller's own file: the archived original is opened again through
+the inbox (the ledger keeps its claim name), read with the same reader, and merged line
+by line with the ledger's outcomes, both streamed in line order so memory does not grow
+with the file. Every line of the file is in the ledger and the reverse (intake refuses a
+file whose lines do not add up), so a line on one side only means the file is not the
+one taken in: the report then falls back to the fields the ledger holds, with a note, as
+it does when the original is gone (archive retention).
+
+The status note (status.txt for people, status.json for machines) is each seller's
 "status page": the counts and the orders someone must look at. It is rewritten only when
 what it would say changes, so sellers' sync tools do not see a new file every minute.
 """
@@ -11,15 +19,36 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.inbox import Outbox
+from config.settings import SellerSettings
+from feeds.errors import FileRejected
+from ingest.inbox import Inbox, Outbox
+from ingest.readers import open_reader
 from processors import logs
-from processors.ledger.queries import files_to_report, iter_file_lines, queue, status_counts
+from processors.intake import file_sha256
+from processors.ledger.queries import (
+    FileLine,
+    files_to_report,
+    iter_file_lines,
+    queue,
+    status_counts,
+)
+from processors.ledger.records import FileRecord
 from processors.ledger.store import Ledger
-from processors.reports import SIMULATED_NOTE, result_report_csv, result_report_json
+from processors.reports import (
+    LEDGER_COLUMNS,
+    SIMULATED_NOTE,
+    ledger_cells,
+    write_result_reports,
+)
+
+log = logging.getLogger(__name__)
 
 RESULT_SUFFIXES = (".result.csv", ".result.json")
 STATUS_TXT, STATUS_JSON = "status.txt", "status.json"
@@ -31,11 +60,71 @@ def result_report_names(input_name: str) -> tuple[str, str]:
     return input_name + RESULT_SUFFIXES[0], input_name + RESULT_SUFFIXES[1]
 
 
+_INSTEAD = "so this report shows the order fields shipfeed recorded instead of your own columns"
+NOTE_NOT_RECORDED = f"where your original file was archived is not known, {_INSTEAD}"
+NOTE_PURGED = (
+    "your original file is no longer in the archive (removed after the retention period), "
+    + _INSTEAD
+)
+NOTE_CHANGED = f"the archived copy of your file no longer matches what was received, {_INSTEAD}"
+NOTE_UNMATCHED = (
+    f"your archived file could not be read again line for line as it was taken in, {_INSTEAD}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveSource:
+    """Where a seller's files are archived, and the settings they were read with (column
+    map, sheet), so the original is read again exactly as at intake."""
+
+    inbox: Inbox
+    seller: SellerSettings
+
+
+class UnmatchedLine(Exception):
+    """The re-read file and the ledger disagree about which lines exist."""
+
+
+def mirror_rows(
+    rows: Iterable[tuple[int, list[str]]], outcomes: Iterable[FileLine]
+) -> Iterator[tuple[list[str], FileLine]]:
+    """Each original row's cells with its outcome, merged by line number, both in line order.
+
+    A line with several outcomes in the ledger is repeated once per outcome. Raises
+    UnmatchedLine for a line on one side only: every line is accounted for at intake, so
+    that means the file read is not the one taken in (or the reader changed).
+    """
+    it = iter(rows)
+    row = next(it, None)
+    used = False
+    for fl in outcomes:
+        if row is not None and used and row[0] < fl.line:
+            row, used = next(it, None), False
+        if row is None or row[0] > fl.line:
+            raise UnmatchedLine(f"line {fl.line} is in the ledger but not in the file")
+        if row[0] < fl.line:
+            raise UnmatchedLine(f"line {row[0]} of the file is not in the ledger")
+        used = True
+        yield row[1], fl
+    if row is not None and used:
+        row = next(it, None)
+    if row is not None:
+        raise UnmatchedLine(f"line {row[0]} of the file is not in the ledger")
+
+
 class ReportWriter:
-    def __init__(self, ledger: Ledger, outboxes: Mapping[str, Outbox], *, simulated: bool):
+    def __init__(
+        self,
+        ledger: Ledger,
+        outboxes: Mapping[str, Outbox],
+        *,
+        simulated: bool,
+        sources: Mapping[str, ArchiveSource] | None = None,
+    ):
         self.ledger = ledger
         self.outboxes = outboxes
         self.simulated = simulated
+        self.sources: Mapping[str, ArchiveSource] = sources or {}
         self.any_not_confirmed = False  # some reported line ended other than confirmed
         self._last_note: dict[str, str] = {}
 
@@ -47,16 +136,9 @@ class ReportWriter:
             if outbox is None:  # another worker's seller (shared PostgreSQL ledger)
                 continue
             csv_name, json_name = result_report_names(f.name)
-            buf = io.BytesIO()
-            counts = result_report_csv(
-                f.name, iter_file_lines(self.ledger, f.id), buf, simulated=self.simulated
-            )
-            outbox.write(csv_name, buf.getvalue())
-            buf = io.BytesIO()
-            result_report_json(
-                f.name, iter_file_lines(self.ledger, f.id), buf, simulated=self.simulated
-            )
-            outbox.write(json_name, buf.getvalue())
+            csv_bytes, json_bytes, counts, note = self.render(f)
+            outbox.write(csv_name, csv_bytes)
+            outbox.write(json_name, json_bytes)
             self.ledger.set_file_reports(f.id, csv_name, f.error_report)
             if set(counts) - _GOOD:
                 self.any_not_confirmed = True
@@ -65,10 +147,63 @@ class ReportWriter:
                 seller=f.seller,
                 file=f.name,
                 report=csv_name,
+                mirrored=note is None,
                 **{f"n_{k}": v for k, v in sorted(counts.items())},
             )
             written.append(csv_name)
         return written
+
+    def render(self, f: FileRecord) -> tuple[bytes, bytes, dict[str, int], str | None]:
+        """The CSV and JSON result reports of one file, the counts, and the note said when
+        the seller's own columns could not be mirrored (None when they were).
+
+        Errors reaching the archive (an SFTP server down) propagate: the file stays
+        unreported and is tried again next round, rather than falling back for good.
+        """
+        source = self.sources.get(f.seller)
+        note = NOTE_NOT_RECORDED
+        if f.claim_name is not None and source is not None:
+            try:
+                with source.inbox.open_archived(f.claim_name) as stream:
+                    if file_sha256(stream) != f.sha256:
+                        note = NOTE_CHANGED
+                    else:
+                        return self._mirrored(f, source.seller, stream)
+            except FileNotFoundError:
+                note = NOTE_PURGED
+            except (FileRejected, UnmatchedLine) as exc:
+                log.error("%s: result report of %s cannot mirror it: %s", f.seller, f.name, exc)
+                note = NOTE_UNMATCHED
+        csv_buf, json_buf = io.BytesIO(), io.BytesIO()
+        with closing(iter_file_lines(self.ledger, f.id)) as outcomes:
+            counts = write_result_reports(
+                f.name,
+                LEDGER_COLUMNS,
+                ((ledger_cells(fl), fl) for fl in outcomes),
+                csv_buf,
+                json_buf,
+                simulated=self.simulated,
+                note=note,
+            )
+        return csv_buf.getvalue(), json_buf.getvalue(), counts, note
+
+    def _mirrored(
+        self, f: FileRecord, seller: SellerSettings, stream: Any
+    ) -> tuple[bytes, bytes, dict[str, int], None]:
+        reader = open_reader(
+            stream, f.name, column_map=seller.column_map or None, sheet=seller.sheet
+        )
+        csv_buf, json_buf = io.BytesIO(), io.BytesIO()
+        with closing(iter_file_lines(self.ledger, f.id)) as outcomes:
+            counts = write_result_reports(
+                f.name,
+                reader.info.headers,
+                mirror_rows(reader.rows(), outcomes),
+                csv_buf,
+                json_buf,
+                simulated=self.simulated,
+            )
+        return csv_buf.getvalue(), json_buf.getvalue(), counts, None
 
     def write_status_notes(self) -> None:
         for seller, outbox in self.outboxes.items():

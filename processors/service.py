@@ -40,7 +40,7 @@ from processors.ledger.queries import status_counts
 from processors.ledger.records import FeedRow
 from processors.ledger.store import Ledger
 from processors.notify import send_shipped_notices
-from processors.results import ReportWriter
+from processors.results import ArchiveSource, ReportWriter
 from processors.tracker import run_tracking
 
 
@@ -150,7 +150,10 @@ class Service:
         self.sellers = sellers
         self.ctx = Context(settings, ledger, client, simulated=simulator is not None)
         self.reports = ReportWriter(
-            ledger, {s.seller.name: s.outbox for s in sellers}, simulated=simulator is not None
+            ledger,
+            {s.seller.name: s.outbox for s in sellers},
+            simulated=simulator is not None,
+            sources={s.seller.name: ArchiveSource(s.inbox, s.seller) for s in sellers},
         )
         self.stop_event = threading.Event()
         self.intake_results: list[IntakeResult] = []

@@ -115,4 +115,4 @@ def result_rows(outbox: Path, name: str) -> list[dict[str, Any]]:
     import json
 
     data = json.loads((outbox / f"{name}.result.json").read_text(encoding="utf-8"))
-    return list(data["lines"])
+    return list(data["rows"])

@@ -57,4 +57,4 @@ def test_sftp_upload_ends_as_result_report_in_sftp_outbox(
         assert sum(sim.counters.confirmations.values()) == 3
     assert outcome.exit == RunExit.OK
     report = json.loads((outbox / "upload.csv.result.json").read_text())
-    assert [r["status"] for r in report["lines"]] == ["confirmed"] * 3
+    assert [r["status"] for r in report["rows"]] == ["confirmed"] * 3

@@ -7,7 +7,7 @@ function reads in one transaction so the numbers it returns agree with each othe
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -210,8 +210,13 @@ class FileLine:
         return self.outcome == "rejected" or LineStatus(self.outcome) in ENDED
 
 
-def iter_file_lines(ledger: Ledger, file_id: int, chunk: int = 5_000) -> Iterator[FileLine]:
-    """The file's lines in input order, streamed (a million-line file is fine)."""
+def iter_file_lines(
+    ledger: Ledger, file_id: int, chunk: int = 5_000
+) -> Generator[FileLine, None, None]:
+    """The file's lines in input order, streamed (a million-line file is fine).
+
+    A generator holding a read connection: a caller that may stop early closes it
+    (contextlib.closing) so the connection is given back at once."""
     ledger.file(file_id)  # UnknownRecord for a wrong id, before the first yield
     with ledger.reading() as conn:
         lq = (

@@ -104,6 +104,7 @@ class FileRecord:
     status: str
     result_report: str | None = None
     error_report: str | None = None
+    claim_name: str | None = None  # where the inbox archived it (Inbox.open_archived)
 
     @classmethod
     def from_mapping(cls, m: Rowish) -> FileRecord:
@@ -122,6 +123,7 @@ class FileRecord:
             status=m["status"],
             result_report=m["result_report"],
             error_report=m["error_report"],
+            claim_name=m.get("claim_name"),
         )
 
 

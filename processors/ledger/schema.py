@@ -88,6 +88,10 @@ files = Table(
     Column("result_report", Text),
     Column("error_report", Text),
     _ts("reported_at", nullable=True),
+    # Its name in processing/ and then archive/YYYY/MM/DD (ingest.names.make_claim_name):
+    # the result report opens the archived file again to mirror the seller's own rows.
+    # NULL for files taken in before it was recorded, or not through an inbox.
+    Column("claim_name", Text),
     # The same content from the same seller is the same file, even under another name.
     UniqueConstraint("seller", "sha256"),
 )

@@ -257,11 +257,14 @@ class Ledger:
         size: int,
         *,
         received_at: datetime | None = None,
+        claim_name: str | None = None,
     ) -> FileIntake | DuplicateFile:
         """Open the intake transaction of one file, or recognise content seen before.
 
         The caller streams chunks with add_lines() and ends with finish_file(); until then
-        the file and its lines are invisible to everyone else.
+        the file and its lines are invisible to everyone else. ``claim_name``: the file's
+        name in the inbox's processing/ and archive/ folders, recorded with it so that its
+        result report can read the seller's original rows again.
         """
         earlier = self._file_by_sha(seller, sha256)
         if earlier is not None:
@@ -283,6 +286,7 @@ class Ledger:
             "status": FileStatus.RECEIVED.value,
             "result_report": None,
             "error_report": None,
+            "claim_name": claim_name,
         }
         try:
             # Checked again inside the write transaction: another worker may have won.
