@@ -30,6 +30,7 @@ from ingest.inbox import ClaimedFile, InboxFile
 from ingest.names import (
     DONE_SUFFIX,
     REASON_SUFFIX,
+    WORK_DIR_NAME,
     archive_day,
     archive_days_for,
     is_expired_day,
@@ -41,8 +42,6 @@ from ingest.names import (
 from ingest.settle import SettleTracker
 
 log = logging.getLogger(__name__)
-
-WORK_DIR_NAME = ".shipfeed"
 
 
 class _Wakeup(FileSystemEventHandler):

@@ -25,6 +25,9 @@ PARTIAL_SUFFIXES: tuple[str, ...] = (
 DONE_SUFFIX = ".done"
 #: Written beside a quarantined file to say why.
 REASON_SUFFIX = ".reason.txt"
+#: Where an inbox keeps processing/, archive/ and quarantine/ unless told otherwise: inside
+#: the seller's own folder, so a claim is one rename on the same filesystem or server.
+WORK_DIR_NAME = ".shipfeed"
 
 _CLAIM_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}-(?P<name>.+)$")
 _MAX_NAME_BYTES = 255

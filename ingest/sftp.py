@@ -28,6 +28,7 @@ from ingest.inbox import ClaimedFile, InboxFile
 from ingest.names import (
     DONE_SUFFIX,
     REASON_SUFFIX,
+    WORK_DIR_NAME,
     archive_day,
     archive_days_for,
     is_expired_day,
@@ -41,7 +42,6 @@ from ingest.sftp_conn import SftpConnection
 
 log = logging.getLogger(__name__)
 
-WORK_DIR_NAME = ".shipfeed"
 #: Called during a download with (claim name, bytes so far, total bytes).
 Progress = Callable[[str, int, int], None]
 

@@ -59,6 +59,21 @@ class IntakeResult:
     file_error: str | None
     report_names: list[str] = field(default_factory=list)
 
+    @classmethod
+    def taken_in(cls, record: FileRecord, name: str, report_names: list[str]) -> IntakeResult:
+        """A file whose lines the ledger holds, with the counts it recorded."""
+        return cls(
+            file_id=record.id,
+            name=name,
+            accepted=record.accepted,
+            rejected=record.rejected,
+            duplicates=record.duplicates,
+            conflicts=record.conflicts,
+            duplicate_file=False,
+            file_error=None,
+            report_names=report_names,
+        )
+
 
 def intake_report_names(input_name: str) -> tuple[str, str]:
     """NAME.intake.csv and NAME.intake.json: next to the seller's name, never clashing
@@ -165,17 +180,7 @@ def intake_file(
         record.duplicates,
         record.conflicts,
     )
-    return IntakeResult(
-        file_id=record.id,
-        name=claimed.name,
-        accepted=record.accepted,
-        rejected=record.rejected,
-        duplicates=record.duplicates,
-        conflicts=record.conflicts,
-        duplicate_file=False,
-        file_error=None,
-        report_names=names,
-    )
+    return IntakeResult.taken_in(record, claimed.name, names)
 
 
 def _read_into(
@@ -325,17 +330,7 @@ def _finish_resumed(
     log.info(
         "%s: resumed %s after a restart: its intake report is written", seller.name, claimed.name
     )
-    return IntakeResult(
-        file_id=record.id,
-        name=claimed.name,
-        accepted=record.accepted,
-        rejected=record.rejected,
-        duplicates=record.duplicates,
-        conflicts=record.conflicts,
-        duplicate_file=False,
-        file_error=None,
-        report_names=names,
-    )
+    return IntakeResult.taken_in(record, claimed.name, names)
 
 
 def _write_report(outbox: Outbox, outcome: FileOutcome) -> list[str]:
