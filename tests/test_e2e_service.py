@@ -151,7 +151,9 @@ def test_stuck_feeds_end_in_needs_attention(tmp_path: Path) -> None:
 
 
 def test_throttled_calls_still_confirm_every_line_once(tmp_path: Path) -> None:
-    faults = FaultConfig().trigger("throttle", "createFeedDocument", 1).trigger("throttle", "getFeed", 2)
+    faults = (
+        FaultConfig().trigger("throttle", "createFeedDocument", 1).trigger("throttle", "getFeed", 2)
+    )
     with start_simulator(config(auto_create_orders=True, faults=faults), OrderBook()) as sim:
         write_orders(tmp_path / "var" / "inbox" / "a.csv", order_lines(1, 8))
         with service(settings_for(tmp_path / "var", sim), sim_secrets(sim)) as svc:
