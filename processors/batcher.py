@@ -47,7 +47,7 @@ from processors.context import Context
 from processors.ledger.records import FeedRow, LineRow
 from processors.ledger.statuses import FeedState
 from processors.ledger.store import Claim
-from processors.orderchecks import Cache, check_orders
+from processors.orderchecks import Cache, CheckResult, check_orders
 
 log = logging.getLogger(__name__)
 
@@ -193,11 +193,16 @@ def _send_queue(ctx: Context, seller: SellerSettings, result: BatchResult) -> No
     ledger, settings = ctx.ledger, ctx.settings
     per_feed = settings.feed.max_messages
     peek_limit = max(per_feed, settings.spapi.order_lookups_per_batch * 50)
-    checks = check_orders(ctx, ledger.queued_lines(seller.name, peek_limit), Cache())
+    # The peeks read up to a feed's worth of whole lines: only when something uses them.
+    checks = CheckResult()
+    if settings.spapi.use_orders_api:
+        checks = check_orders(ctx, ledger.queued_lines(seller.name, peek_limit), Cache())
     result.cancelled += checks.cancelled
     result.confirmed_elsewhere += checks.confirmed_elsewhere
     deferred = checks.deferred
-    waiting = ledger.queued_lines(seller.name, peek_limit)
+    waiting: list[LineRow] = []
+    if deferred or settings.service.direct_threshold > 0:
+        waiting = ledger.queued_lines(seller.name, peek_limit)
     orders = {r.order_id for r in waiting if r.order_id not in deferred}
     direct = 0 < len(orders) <= settings.service.direct_threshold
     skip = sum(1 for r in waiting if r.order_id in deferred)

@@ -119,15 +119,15 @@ def _done(ctx: Context, feed: FeedRow, remote: Feed, result: TrackResult) -> Non
         why = "; ".join(report.problems[:3])
         _fail(ctx, feed, f"the processing report does not match the feed: {why}", result)
         return
-    lines = [ln for ln in ledger.feed_lines(feed.id) if ln.status == LineStatus.SUBMITTED]
+    lines = ledger.submitted_messages(feed.id)
     outcomes: dict[int, Outcome] = {}
     confirmed: list[int] = []
-    for ln in lines:
-        o = _outcome(report, ln.message_id)
+    for line_id, message_id in lines:
+        o = _outcome(report, message_id)
         if o is not None:
-            outcomes[ln.id] = o
+            outcomes[line_id] = o
         if o is None or o.status == LineStatus.CONFIRMED:
-            confirmed.append(ln.id)
+            confirmed.append(line_id)
     ledger.complete_feed(
         feed.id,
         outcomes,

@@ -31,7 +31,8 @@ class SpApiClient:
 
     ``transport`` is where requests go: None for real HTTP, ``httpx.MockTransport`` in
     tests. ``clock`` and ``sleep`` drive the rate limiter, token expiry and backoff, so
-    tests inject fakes and never wait.
+    tests inject fakes and never wait. ``rate_limits=False`` turns the client's own pacing
+    off, for a simulator run without limits (``--no-rate-limits``); never against Amazon.
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class SpApiClient:
         user_agent: str = "shipfeed/0.1",
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        rate_limits: bool = True,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self._http = httpx.Client(
@@ -67,7 +69,7 @@ class SpApiClient:
             sleep=sleep,
             max_retries=max_retries,
         )
-        self.limiter = RateLimiter(clock=clock, sleep=sleep)
+        self.limiter = RateLimiter(clock=clock, sleep=sleep, enabled=rate_limits)
         self._transport = SpApiTransport(
             http=self._http,
             auth=self._auth,

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Select,
     bindparam,
     insert,
+    literal,
     select,
     update,
 )
@@ -70,6 +71,9 @@ from processors.ledger.statuses import FeedState, FileStatus, LineStatus, check_
 S = LineStatus
 F = FeedState
 _ID_CHUNK = 5_000  # ids per IN (...) list: under every backend's bind parameter limit
+_ALIKE_MIN = 50  # lines making the same change: from here on, set-based statements pay
+#: What _move reads of a line (and _requeue, for a resend's count).
+_MOVE_COLUMNS = ("id", "order_id", "status", "attempts", "feed_id")
 
 
 def _pk(result: CursorResult[Any]) -> int:
@@ -191,12 +195,20 @@ class Ledger:
         return q if self.is_sqlite else q.with_for_update()
 
     def _lines_by_id(
-        self, conn: Connection, ids: Iterable[int], *, lock: bool = True
+        self,
+        conn: Connection,
+        ids: Iterable[int],
+        *,
+        lock: bool = True,
+        columns: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
+        """``columns``: only these (and id), where the caller needs no more: converting
+        every column of 30,000 rows (three datetimes each) costs more than reading them."""
         wanted = sorted(set(ids))
         out: list[dict[str, Any]] = []
+        cols = [lines.c.id, *(lines.c[c] for c in columns if c != "id")] if columns else [lines]
         for i in range(0, len(wanted), _ID_CHUNK):
-            q = select(lines).where(lines.c.id.in_(wanted[i : i + _ID_CHUNK])).order_by(lines.c.id)
+            q = select(*cols).where(lines.c.id.in_(wanted[i : i + _ID_CHUNK])).order_by(lines.c.id)
             out.extend(dict(r) for r in conn.execute(self._lock(q) if lock else q).mappings())
         missing = set(wanted) - {r["id"] for r in out}
         if missing:
@@ -212,11 +224,67 @@ class Ledger:
         if not moves:
             return
         now = self.clock()
+        alike: dict[tuple[Any, ...], list[_Move]] = {}
+        odd: list[_Move] = []
+        for m in moves:
+            check_transition(m.line["id"], m.line["order_id"], m.line["status"], m.to)
+            key = (m.line["status"], m.to, m.message, m.feed_id, m.values)
+            try:
+                alike.setdefault(key, []).append(m)
+            except TypeError:  # an unhashable value: one row at a time below
+                odd.append(m)
+        for (frm, to, message, feed_id, values), group in alike.items():
+            ids = [m.line["id"] for m in group]
+            if len(group) < _ALIKE_MIN or len(set(ids)) != len(ids):
+                odd.extend(group)
+            else:
+                self._move_alike(conn, ids, frm, to, message, feed_id, values, now)
+        self._move_each(conn, odd, now)
+
+    def _move_alike(
+        self,
+        conn: Connection,
+        ids: list[int],
+        frm: str,
+        to: LineStatus,
+        message: str | None,
+        feed_id: int | None,
+        values: tuple[tuple[str, Any], ...],
+        now: datetime,
+    ) -> None:
+        """Lines making the very same change (a whole feed submitted or confirmed) in one
+        set-based UPDATE and one INSERT ... SELECT per id chunk: the per-row parameter
+        sets of executemany cost more than the database's work at 30,000 lines a feed."""
+        vals = dict(values)
+        vals.update(status=to.value, message=message, status_changed_at=now, updated_at=now)
+        event_cols = ["line_id", "at", "from_status", "to_status", "feed_id", "message"]
+        for i in range(0, len(ids), _ID_CHUNK):
+            part = ids[i : i + _ID_CHUNK]
+            conn.execute(
+                insert(events).from_select(
+                    event_cols,
+                    select(
+                        lines.c.id,
+                        literal(now, events.c.at.type),
+                        literal(str(frm), events.c.from_status.type),
+                        literal(to.value, events.c.to_status.type),
+                        literal(feed_id, events.c.feed_id.type),
+                        literal(message, events.c.message.type),
+                    )
+                    .where(lines.c.id.in_(part))
+                    .order_by(lines.c.id),
+                )
+            )
+            conn.execute(update(lines).where(lines.c.id.in_(part)).values(**vals))
+
+    def _move_each(self, conn: Connection, moves: Sequence[_Move], now: datetime) -> None:
+        """The general case: one parameter set per line, grouped by the columns changed."""
+        if not moves:
+            return
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         history: list[dict[str, Any]] = []
         for m in moves:
             frm = m.line["status"]
-            check_transition(m.line["id"], m.line["order_id"], frm, m.to)
             vals = dict(m.values)
             vals.update(status=m.to.value, message=m.message, status_changed_at=now)
             vals["updated_at"] = now
@@ -437,7 +505,7 @@ class Ledger:
                 f"({len(set(line_ids))} lines given, {len(mapped)} mapped to messages)",
                 hint="this is a bug in the batcher",
             )
-        rows = self._lines_by_id(conn, line_ids)
+        rows = self._lines_by_id(conn, line_ids, columns=("status", "feed_id", "seller"))
         taken = [
             r["id"]
             for r in rows
@@ -546,15 +614,22 @@ class Ledger:
                     updated_at=now,
                 )
             )
-            rows = self._feed_lines(conn, feed_id, [S.IN_QUEUE])
+            rows = self._feed_lines(conn, feed_id, [S.IN_QUEUE], columns=_MOVE_COLUMNS)
             msg = f"sent in feed {feed_id} (Amazon feed {amazon_feed_id})"
             self._move(conn, [_Move(r, S.SUBMITTED, msg, feed_id) for r in rows])
             return [r["id"] for r in rows]
 
     def _feed_lines(
-        self, conn: Connection, feed_id: int, statuses: Iterable[LineStatus] | None = None
+        self,
+        conn: Connection,
+        feed_id: int,
+        statuses: Iterable[LineStatus] | None = None,
+        *,
+        columns: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
-        q = select(lines).where(lines.c.feed_id == feed_id).order_by(lines.c.id)
+        """``columns``: as for _lines_by_id, only these (and id)."""
+        cols = [lines.c.id, *(lines.c[c] for c in columns if c != "id")] if columns else [lines]
+        q = select(*cols).where(lines.c.feed_id == feed_id).order_by(lines.c.id)
         if statuses is not None:
             q = q.where(lines.c.status.in_([s.value for s in statuses]))
         return [dict(r) for r in conn.execute(self._lock(q)).mappings()]
@@ -564,6 +639,17 @@ class Ledger:
         with self.reading() as conn:
             q = select(lines).where(lines.c.feed_id == feed_id).order_by(lines.c.id)
             return [LineRow.from_mapping(r) for r in conn.execute(q).mappings()]
+
+    def submitted_messages(self, feed_id: int) -> list[tuple[int, int | None]]:
+        """(line id, MessageID) of the feed's lines still submitted: all the tracker needs
+        to map a processing report back, without building 30,000 whole LineRows."""
+        q = (
+            select(lines.c.id, lines.c.message_id)
+            .where(lines.c.feed_id == feed_id, lines.c.status == S.SUBMITTED)
+            .order_by(lines.c.id)
+        )
+        with self.reading() as conn:
+            return [(int(i), m) for i, m in conn.execute(q)]
 
     def feed(self, feed_id: int, *, with_content: bool = False) -> FeedRow:
         with self.reading() as conn:
@@ -642,7 +728,7 @@ class Ledger:
                 raise FeedStateError(
                     f"feed {feed_id} is {f['state']}; only a created feed can be completed"
                 )
-            rows = self._feed_lines(conn, feed_id, [S.SUBMITTED])
+            rows = self._feed_lines(conn, feed_id, [S.SUBMITTED], columns=_MOVE_COLUMNS)
             given = {k: Outcome(*v) for k, v in outcomes.items()}
             for o in [*given.values(), *([Outcome(*others)] if others else [])]:
                 if o.status not in (S.CONFIRMED, S.ERROR):
@@ -706,7 +792,7 @@ class Ledger:
             f = self._feed_for_update(conn, feed_id)
             if f["state"] not in (F.PREPARED, F.UPLOADED, F.CREATED):
                 raise FeedStateError(f"feed {feed_id} is already {f['state']}")
-            rows = self._feed_lines(conn, feed_id, [S.IN_QUEUE, S.SUBMITTED])
+            rows = self._feed_lines(conn, feed_id, [S.IN_QUEUE, S.SUBMITTED], columns=_MOVE_COLUMNS)
             reserved = [r["id"] for r in rows if r["status"] == S.IN_QUEUE]
             for i in range(0, len(reserved), _ID_CHUNK):
                 conn.execute(
