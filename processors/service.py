@@ -297,6 +297,18 @@ class Service:
             self._track_feeds()
         self.report()
 
+    def purge_archives(self) -> None:
+        """Drop archive days past ``archive_retention_days`` from every seller's archive.
+
+        A result report re-reads its file from the archive; a file purged before its
+        lines ended gets the report from the ledger's fields instead, with a note.
+        """
+        days = self.settings.service.archive_retention_days
+        for s in self.sellers:
+            removed = self._step("purge", functools.partial(s.inbox.purge_archive, days))
+            if removed:
+                logs.event("archive_purged", seller=s.seller.name, days_removed=removed)
+
     def _notify(self, line_ids: list[int]) -> None:
         """Opt-in buyer emails for lines just confirmed (a no-op unless email.enabled).
 
@@ -335,7 +347,9 @@ class Service:
         sched.every(svc.inbox_scan_seconds).seconds.do(self.intake)  # type: ignore[arg-type]
         sched.every(svc.batch_interval_seconds).seconds.do(self.batch)  # type: ignore[arg-type]
         sched.every(svc.poll_interval_seconds).seconds.do(self.track)  # type: ignore[arg-type]
+        sched.every(6).hours.do(self.purge_archives)
         # A restart first finishes what the ledger says is under way.
+        self.purge_archives()
         self.intake()
         self.batch()
         self.track()

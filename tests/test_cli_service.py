@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,29 @@ def test_interrupt_or_terminate_stops_the_service_cleanly(
     assert p.returncode == 0, out
     assert f"event=stopping signal={sig.name}" in out
     assert "event=service_stopped" in out
+
+
+def test_service_purges_archive_days_past_the_retention_at_start(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    var = tmp_path / "var"
+    old_day = var / "archive" / "2020" / "01" / "02"
+    today = datetime.now(UTC)
+    kept_day = var / "archive" / f"{today:%Y}" / f"{today:%m}" / f"{today:%d}"
+    for day in (old_day, kept_day):
+        day.mkdir(parents=True)
+        (day / "orders.csv").write_text("order-id,ship-date\n")
+    p = _serve(settings_toml(tmp_path / "s.toml", sim), var, sim_env(sim))
+    try:
+        deadline = time.monotonic() + 30
+        while not (var / "outbox" / "status.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        p.send_signal(signal.SIGTERM)
+        out, _ = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert not (var / "archive" / "2020").exists(), out
+    assert (kept_day / "orders.csv").exists()
+    assert "event=archive_purged" in out
