@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from feeds.model import LineError, Shipment
+from processors.ledger.engine import CACHE_KIB, INTAKE_CACHE_KIB
 from processors.ledger.errors import LedgerError, UnaccountedLines
 from processors.ledger.records import FileRecord
 from processors.ledger.schema import files, lines, rejected_lines
@@ -108,6 +109,9 @@ class FileIntake:
         self._conflicts = 0
         self._rejected_lines: set[int] = set()
         self._open = True
+        self._sqlite = conn.dialect.name == "sqlite"
+        if self._sqlite:
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{INTAKE_CACHE_KIB}")
 
     @property
     def file_id(self) -> int:
@@ -317,7 +321,11 @@ class FileIntake:
 
     def _close(self) -> None:
         self._open = False
-        self._conn.close()
+        try:
+            if self._sqlite:  # back to the pool with the ordinary cache (frees the rest)
+                self._conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
+        finally:
+            self._conn.close()
 
     def _check_open(self) -> None:
         if not self._open:

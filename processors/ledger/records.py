@@ -45,10 +45,11 @@ class LineRow:
     status_changed_at: datetime
     updated_at: datetime
 
-    def to_shipment(self) -> Shipment:
-        """The shipment to write into a feed, exactly as it was accepted."""
+    def to_shipment(self, *, line: int | None = None) -> Shipment:
+        """The shipment to write into a feed, exactly as it was accepted; ``line``: what to
+        put in its line field instead of the input line number (the batcher's ledger id)."""
         return Shipment(
-            line=self.line,
+            line=self.line if line is None else line,
             order_id=self.order_id,
             ship_date=self.ship_date,
             order_item_id=self.order_item_id,

@@ -72,6 +72,10 @@ S = LineStatus
 F = FeedState
 _ID_CHUNK = 5_000  # ids per IN (...) list: under every backend's bind parameter limit
 _ALIKE_MIN = 50  # lines making the same change: from here on, set-based statements pay
+#: A feed's columns but its content: the XML (up to feed.max_bytes) is read only where it
+#: is sent. Read with every poll and every step, 30-odd stored feeds of 10 MB each made
+#: the tracker read hundreds of MB per pass, and grew the heap by as much.
+_FEED_META = [c for c in feeds.c if c.name != "content"]
 #: What _move reads of a line (and _requeue, for a resend's count).
 _MOVE_COLUMNS = ("id", "order_id", "status", "attempts", "feed_id")
 
@@ -543,7 +547,7 @@ class Ledger:
         return feed_id
 
     def _feed_for_update(self, conn: Connection, feed_id: int) -> dict[str, Any]:
-        r = conn.execute(self._lock(select(feeds).where(feeds.c.id == feed_id))).first()
+        r = conn.execute(self._lock(select(*_FEED_META).where(feeds.c.id == feed_id))).first()
         if r is None:
             raise UnknownRecord("feed", [feed_id])
         return dict(r._mapping)
@@ -653,7 +657,8 @@ class Ledger:
 
     def feed(self, feed_id: int, *, with_content: bool = False) -> FeedRow:
         with self.reading() as conn:
-            r = conn.execute(select(feeds).where(feeds.c.id == feed_id)).first()
+            cols = [feeds] if with_content else _FEED_META
+            r = conn.execute(select(*cols).where(feeds.c.id == feed_id)).first()
         if r is None:
             raise UnknownRecord("feed", [feed_id])
         return FeedRow.from_mapping(r._mapping, with_content=with_content)
@@ -678,7 +683,7 @@ class Ledger:
 
         ``due_only`` keeps only those whose backoff (FeedRow.next_poll_at) has passed.
         """
-        q = select(feeds).where(feeds.c.state == F.CREATED)
+        q = select(*_FEED_META).where(feeds.c.state == F.CREATED)
         if seller is not None:
             q = q.where(feeds.c.seller == seller)
         q = q.order_by(feeds.c.last_polled_at.asc().nulls_first(), feeds.c.id)
