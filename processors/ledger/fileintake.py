@@ -110,6 +110,7 @@ class FileIntake:
         self._rejected_lines: set[int] = set()
         self._open = True
         self._sqlite = conn.dialect.name == "sqlite"
+        self._times = _SqliteTimes()  # one cache for the file: its dates repeat throughout
         if self._sqlite:
             conn.exec_driver_sql(f"PRAGMA cache_size=-{INTAKE_CACHE_KIB}")
 
@@ -249,15 +250,15 @@ class FileIntake:
             first.append(row)
         self._insert_lines(first)
         if later:
-            ids = dict(
-                self._conn.execute(
-                    select(lines.c.line_no, lines.c.id).where(
-                        lines.c.file_id == file_id,
-                        lines.c.line_no.in_(sorted({ln for _, ln in later})),
-                        lines.c.status == LineStatus.IN_QUEUE,
-                    )
-                ).all()
+            # Status is filtered here, not in SQL: given it, the planners pick the
+            # (status, ...) index and scan every queued line, once per chunk (as _earlier).
+            found = self._conn.execute(
+                select(lines.c.line_no, lines.c.id, lines.c.status).where(
+                    lines.c.file_id == file_id,
+                    lines.c.line_no.in_(sorted({ln for _, ln in later})),
+                )
             )
+            ids = {ln: i for ln, i, status in found if status == queued}
             for row, ln in later:
                 row[15] = ids[ln]
             self._insert_lines([r for r, _ in later])
@@ -275,13 +276,19 @@ class FileIntake:
                 for r in rows:
                     copy.write_row(r)
             return
-        ts = _SqliteTimes()
+        # Straight to the sqlite3 cursor (the same connection, so the same transaction):
+        # it takes the row lists as they are, where SQLAlchemy wants each one as a tuple.
+        ts = self._times
         for r in rows:
             r[6], r[16], r[17] = ts(r[6]), ts(r[16]), ts(r[17])
         marks = ", ".join("?" * len(_COLS))
-        self._conn.exec_driver_sql(
-            f"INSERT INTO lines ({cols}) VALUES ({marks})", [tuple(r) for r in rows]
-        )
+        raw = self._conn.connection.driver_connection
+        assert raw is not None
+        cur = raw.cursor()
+        try:
+            cur.executemany(f"INSERT INTO lines ({cols}) VALUES ({marks})", rows)
+        finally:
+            cur.close()
 
     # -- ending -----------------------------------------------------------------------
 
