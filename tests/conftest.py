@@ -36,3 +36,6 @@ from sshd import sshd_password_server, sshd_server  # noqa: E402, F401
 # -- lifecycle: simulator + ledger + inbox/outbox world (tests/lifecycle_support.py) ----
 # isort: split
 from lifecycle_support import world, world_factory  # noqa: E402, F401
+
+# -- email: a real SMTP server on loopback (tests/smtp_support.py) ----------------------
+from smtp_support import smtp  # noqa: E402, F401

@@ -6,14 +6,10 @@ shows the buyer's relay address on the order, as getOrder's BuyerInfo does on Am
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from service_support import (
     item_id,
     order_id,
@@ -24,32 +20,10 @@ from service_support import (
     write_orders,
 )
 from simulator_support import config
+from smtp_support import Mailbox
 
 from feeds.simulator import OrderBook, Simulator, start_simulator
 from processors.service import RunExit
-
-
-class _Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
-        return "250 OK"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[_Mailbox, int]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    handler = _Mailbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -71,9 +45,9 @@ def _run(tmp_path: Path, sim: Simulator, email: dict[str, object]) -> RunExit:
 
 
 def test_service_emails_the_buyer_when_enabled(
-    tmp_path: Path, sim: Simulator, mailbox: tuple[_Mailbox, int]
+    tmp_path: Path, sim: Simulator, smtp: tuple[Mailbox, int]
 ) -> None:
-    received, port = mailbox
+    received, port = smtp
     exit_code = _run(tmp_path, sim, {"enabled": True, "smtp_port": port})
     assert exit_code == RunExit.OK
     (msg,) = received.messages
@@ -82,9 +56,9 @@ def test_service_emails_the_buyer_when_enabled(
 
 
 def test_service_sends_no_email_by_default(
-    tmp_path: Path, sim: Simulator, mailbox: tuple[_Mailbox, int]
+    tmp_path: Path, sim: Simulator, smtp: tuple[Mailbox, int]
 ) -> None:
-    received, port = mailbox
+    received, port = smtp
     exit_code = _run(tmp_path, sim, {"smtp_port": port})
     assert exit_code == RunExit.OK
     assert received.messages == []

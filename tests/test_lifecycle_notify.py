@@ -2,46 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Callable, Iterator
-from email import message_from_bytes
-from email.message import Message
+from collections.abc import Callable
 
-import pytest
-from aiosmtpd.controller import Controller
 from lifecycle_support import World, row
+from smtp_support import Mailbox
 
 from processors.notify import send_shipped_notices
 
 O1, O2 = "111-0000001-0000001", "111-0000002-0000001"
 I1, I2 = "10000000000001", "10000000000002"
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[_Inbox, int]]:
-    handler = _Inbox()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 def _confirmed(w: World) -> list[int]:
@@ -54,7 +23,7 @@ def _confirmed(w: World) -> list[int]:
 
 
 def test_shipped_notice_reaches_the_buyer_when_enabled(
-    world_factory: Callable[..., World], smtp: tuple[_Inbox, int]
+    world_factory: Callable[..., World], smtp: tuple[Mailbox, int]
 ) -> None:
     received, port = smtp
     w = world_factory(email={"enabled": True, "smtp_port": port, "sender": "shop@example.com"})
@@ -67,7 +36,7 @@ def test_shipped_notice_reaches_the_buyer_when_enabled(
     assert "1Z999AA10123456784" in msg.get_payload()
 
 
-def test_nothing_is_sent_with_the_default_settings(world: World, smtp: tuple[_Inbox, int]) -> None:
+def test_nothing_is_sent_with_the_default_settings(world: World, smtp: tuple[Mailbox, int]) -> None:
     received, port = smtp
     world.ctx.settings.email.smtp_port = port  # a live server, yet email stays disabled
     assert send_shipped_notices(world.ctx, _confirmed(world)) == 0
