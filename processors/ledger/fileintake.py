@@ -10,9 +10,9 @@ and finish_file refuses to commit a file whose count does not add up.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import compress, islice, repeat
 from types import TracebackType
 from typing import Any
 
@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from feeds.model import LineError, Shipment
+from feeds.packages import Row, row_of
 from processors.ledger.engine import CACHE_KIB, INTAKE_CACHE_KIB
 from processors.ledger.errors import LedgerError, UnaccountedLines
 from processors.ledger.records import FileRecord
@@ -77,21 +78,23 @@ def _one_of(conn: Connection, col: ColumnElement[str], values: list[str]) -> Col
     return col.in_(listed.scalar_subquery())
 
 
-class _SqliteTimes:
+class _SqliteTimes(dict[datetime, str]):
     """UTC datetimes as SQLAlchemy's SQLite DATETIME text, so that comparisons made later
     through SQLAlchemy (which formats its parameters the same way) sort correctly.
-    Ship dates repeat a lot within a file, hence the cache."""
+    Ship dates repeat a lot within a file, hence the cache; a dict with __missing__ so
+    that a column of dates maps through it in C (``map(times.__getitem__, dates)``)."""
 
-    def __init__(self) -> None:
-        self._seen: dict[datetime, str] = {}
-
-    def __call__(self, value: datetime) -> str:
-        text = self._seen.get(value)
-        if text is None:
-            u = value.astimezone(UTC)
-            text = f"{u:%Y-%m-%d %H:%M:%S}.{u.microsecond:06d}"
-            self._seen[value] = text
+    def __missing__(self, value: datetime) -> str:
+        u = value.astimezone(UTC)
+        text = self[value] = f"{u:%Y-%m-%d %H:%M:%S}.{u.microsecond:06d}"
         return text
+
+
+class _AsIs(dict[datetime, datetime]):
+    """PostgreSQL's stand-in for _SqliteTimes: psycopg takes the datetimes themselves."""
+
+    def __missing__(self, value: datetime) -> datetime:
+        return value
 
 
 class FileIntake:
@@ -110,7 +113,8 @@ class FileIntake:
         self._rejected_lines: set[int] = set()
         self._open = True
         self._sqlite = conn.dialect.name == "sqlite"
-        self._times = _SqliteTimes()  # one cache for the file: its dates repeat throughout
+        # One cache for the file: its dates repeat throughout.
+        self._times: dict[datetime, Any] = _SqliteTimes() if self._sqlite else _AsIs()
         if self._sqlite:
             conn.exec_driver_sql(f"PRAGMA cache_size=-{INTAKE_CACHE_KIB}")
 
@@ -127,7 +131,24 @@ class FileIntake:
         self._check_open()
         it: Iterator[Shipment] = iter(shipments)
         while chunk := list(islice(it, CHUNK)):
-            self._add_chunk(chunk)
+            self._add_chunk([s.line for s in chunk], list(map(row_of, chunk)))
+        self._add_rejected(rejected)
+
+    def add_rows(
+        self, line_nos: Sequence[int], rows: Sequence[Row], rejected: Iterable[LineError] = ()
+    ) -> None:
+        """add_lines() for validated lines in compact form (feeds.rules.validate_rows):
+        ``rows[i]`` is line ``line_nos[i]``. Same verdicts, counts and messages; it exists
+        because building a Shipment per line cost intake more than the ledger's work on it.
+        """
+        self._check_open()
+        if len(line_nos) != len(rows):
+            raise ValueError(f"{len(line_nos)} line numbers for {len(rows)} rows")
+        for i in range(0, len(rows), CHUNK):
+            self._add_chunk(list(line_nos[i : i + CHUNK]), list(rows[i : i + CHUNK]))
+        self._add_rejected(rejected)
+
+    def _add_rejected(self, rejected: Iterable[LineError]) -> None:
         rows: list[dict[str, Any]] = [
             {
                 "file_id": self.file_id,
@@ -173,50 +194,59 @@ class FileIntake:
                 found.setdefault((r["order_id"], r["order_item_id"]), []).append(dict(r))
         return found
 
-    def _add_chunk(self, chunk: list[Shipment]) -> None:
-        seller, file_id, now = self._file["seller"], self.file_id, self._now
-        earlier = self._earlier(sorted({s.order_id for s in chunk}))
-        first: list[list[Any]] = []  # rows whose fate needs no id from this chunk
-        # Repeats of a line earlier in this same chunk: inserted after it, to point at its id.
-        later: list[tuple[list[Any], int]] = []
-        in_chunk: dict[Key, list[tuple[str | None, int]]] = {}
+    def _add_chunk(self, line_nos: list[int], rows: list[Row]) -> None:
+        """Decide and insert a chunk's lines: new, duplicate or conflict (see _earlier).
+
+        Nearly every line of a big file is new (its order and item seen nowhere before, not
+        even earlier in the chunk): those rows are built column-wise in C, and only the
+        others go through the row loop, in file order, so verdicts, messages and the ids
+        the rows get (insertion order) are exactly what a loop over every line gives.
+        """
+        seller, file_id = self._file["seller"], self.file_id
+        times = self._times.__getitem__  # ship dates as the driver takes them
+        now = times(self._now)
         queued, dup, conflict = (
             LineStatus.IN_QUEUE.value,
             LineStatus.DUPLICATE.value,
             LineStatus.CONFLICT.value,
         )
-        for s in chunk:
+        # Row: (order_id, code, name, tracking, method, ship_date, item_id, quantity).
+        oids, codes, names, trackings, methods, dates, iids, qtys = zip(*rows, strict=True)
+        earlier = self._earlier(sorted(set(oids)))
+        keys = list(zip(oids, iids, strict=True))
+        count = len(keys)
+        # Every row as a new queued line; the loop below replaces the ones that are not.
+        n = repeat  # columns that are the same on every row (_COLS order)
+        columns = (
+            n(file_id), n(seller), line_nos, oids, iids, qtys, map(times, dates),
+            codes, names, trackings, methods, n(0), n(queued), n(None), n(None),
+            n(None), n(now), n(now),
+        )  # fmt: skip
+        built: list[Sequence[Any]] = list(zip(*columns, strict=False))  # repeat() never ends
+        first_at = dict(zip(reversed(keys), range(count - 1, -1, -1), strict=True))
+        others = set(range(count)).difference(first_at.values())  # repeats within the chunk
+        if earlier:
+            others.update(i for i, k in enumerate(keys) if k in earlier)
+        self._accepted += count - len(others)
+        # Repeats of a line earlier in this same chunk: inserted after it, to point at its id.
+        later: list[tuple[list[Any], int]] = []
+        later_at: list[int] = []
+        # Each key's lines so far in this chunk, as (tracking, line): for the rows in
+        # ``others``, whatever the new lines before them left.
+        in_chunk: dict[Key, list[tuple[str | None, int]]] = {}
+        for i in sorted(others):
+            key = keys[i]
+            f = first_at[key]
+            if key not in earlier and key not in in_chunk:  # its first line was a new line
+                in_chunk[key] = [(trackings[f], line_nos[f])]
+            # Here the key is in ``earlier`` or ``in_chunk``: never a plain new line.
             # Column order: _COLS. Status, message and duplicate_of are at 12, 14, 15.
-            row: list[Any] = [
-                file_id,
-                seller,
-                s.line,
-                s.order_id,
-                s.order_item_id,
-                s.quantity,
-                s.ship_date,
-                s.carrier_code,
-                s.carrier_name,
-                s.tracking_number,
-                s.ship_method,
-                0,
-                queued,
-                None,
-                None,
-                None,
-                now,
-                now,
-            ]
-            key = (s.order_id, s.order_item_id)
-            if key not in earlier and key not in in_chunk:  # the common case: a new line
-                in_chunk[key] = [(s.tracking_number, s.line)]
-                self._accepted += 1
-                first.append(row)
-                continue
+            row = list(built[i])
+            tracking, line_no = trackings[i], line_nos[i]
             prior = earlier.get(key, ())
-            same = [p for p in prior if p["tracking_number"] == s.tracking_number]
+            same = [p for p in prior if p["tracking_number"] == tracking]
             confirmed = [p for p in prior if p["status"] == LineStatus.CONFIRMED]
-            same_here = [ln for t, ln in in_chunk.get(key, ()) if t == s.tracking_number]
+            same_here = [ln for t, ln in in_chunk.get(key, ()) if t == tracking]
             if same:
                 # Prefer pointing at a confirmed line: that is what the seller needs to know.
                 p = next((p for p in same if p["status"] == LineStatus.CONFIRMED), same[0])
@@ -242,13 +272,19 @@ class FileIntake:
                     "in_queue; not sent again"
                 )
                 later.append((row, same_here[0]))
+                later_at.append(i)
                 self._duplicates += 1
                 continue
             else:
-                in_chunk.setdefault(key, []).append((s.tracking_number, s.line))
+                in_chunk.setdefault(key, []).append((tracking, line_no))
                 self._accepted += 1
-            first.append(row)
-        self._insert_lines(first)
+            built[i] = row
+        if later_at:
+            keep = [True] * count
+            for i in later_at:
+                keep[i] = False
+            built = list(compress(built, keep))
+        self._insert_lines(built)
         if later:
             # Status is filtered here, not in SQL: given it, the planners pick the
             # (status, ...) index and scan every queued line, once per chunk (as _earlier).
@@ -263,11 +299,10 @@ class FileIntake:
                 row[15] = ids[ln]
             self._insert_lines([r for r, _ in later])
 
-    def _insert_lines(self, rows: list[list[Any]]) -> None:
+    def _insert_lines(self, rows: Iterable[Sequence[Any]]) -> None:
         """Bulk insert below SQLAlchemy's per-value processing, which costs more than the
-        database itself at a million rows: COPY on PostgreSQL, executemany on SQLite."""
-        if not rows:
-            return
+        database itself at a million rows: COPY on PostgreSQL, executemany on SQLite.
+        Rows come in _COLS order with their times already as the driver takes them."""
         cols = ", ".join(_COLS)
         if self._conn.dialect.name == "postgresql":
             raw = self._conn.connection.driver_connection
@@ -277,10 +312,7 @@ class FileIntake:
                     copy.write_row(r)
             return
         # Straight to the sqlite3 cursor (the same connection, so the same transaction):
-        # it takes the row lists as they are, where SQLAlchemy wants each one as a tuple.
-        ts = self._times
-        for r in rows:
-            r[6], r[16], r[17] = ts(r[6]), ts(r[16]), ts(r[17])
+        # it takes the rows as they are, where SQLAlchemy wants each one as a tuple.
         marks = ", ".join("?" * len(_COLS))
         raw = self._conn.connection.driver_connection
         assert raw is not None
