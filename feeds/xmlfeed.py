@@ -117,8 +117,7 @@ class _MessageRenderer:
             if not _plain(tracking):
                 tracking = escape(tracking, "tracking number")
             data = (
-                f"{data}<ShipperTrackingNumber>{tracking}"
-                "</ShipperTrackingNumber></FulfillmentData>"
+                f"{data}<ShipperTrackingNumber>{tracking}</ShipperTrackingNumber></FulfillmentData>"
             )
         text = ""
         for item_id, quantity in items:

@@ -74,6 +74,23 @@ class IntakeResult:
             report_names=report_names,
         )
 
+    @classmethod
+    def nothing_queued(
+        cls, file_id: int | None, name: str, why: str, report_names: list[str], *, same_as: bool
+    ) -> IntakeResult:
+        """A file none of whose lines were queued: rejected whole, or content seen before."""
+        return cls(
+            file_id=file_id,
+            name=name,
+            accepted=0,
+            rejected=0,
+            duplicates=0,
+            conflicts=0,
+            duplicate_file=same_as,
+            file_error=why,
+            report_names=report_names,
+        )
+
 
 def intake_report_names(input_name: str) -> tuple[str, str]:
     """NAME.intake.csv and NAME.intake.json: next to the seller's name, never clashing
@@ -250,17 +267,7 @@ def _rejected(
         reason += f" ({outcome.file_hint})"
     inbox.quarantine(claimed, reason)
     log.warning("%s: rejected %s: %s", seller.name, claimed.name, reason)
-    return IntakeResult(
-        file_id=file_id,
-        name=claimed.name,
-        accepted=0,
-        rejected=0,
-        duplicates=0,
-        conflicts=0,
-        duplicate_file=False,
-        file_error=reason,
-        report_names=names,
-    )
+    return IntakeResult.nothing_queued(file_id, claimed.name, reason, names, same_as=False)
 
 
 def _duplicate(
@@ -294,17 +301,7 @@ def _duplicate(
         outcome.close()
     inbox.archive(claimed)
     log.info("%s: %s: %s", seller.name, claimed.name, text)
-    return IntakeResult(
-        file_id=earlier.id,
-        name=claimed.name,
-        accepted=0,
-        rejected=0,
-        duplicates=0,
-        conflicts=0,
-        duplicate_file=True,
-        file_error=text,
-        report_names=names,
-    )
+    return IntakeResult.nothing_queued(earlier.id, claimed.name, text, names, same_as=True)
 
 
 def _finish_resumed(
