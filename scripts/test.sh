@@ -14,5 +14,6 @@ fi
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 
 python3 -m ruff check .
+python3 -m ruff format --check .
 python3 -m mypy .
 python3 -m pytest -q -p no:cacheprovider "$@"
