@@ -9,6 +9,7 @@ import pytest
 from simulator_support import (
     FEEDS,
     ORDERS,
+    Api,
     Msg,
     api_for,
     client,
@@ -80,20 +81,25 @@ def test_slow_answer_outlasts_a_short_client_timeout() -> None:
                 )
 
 
+def _create_feed(api: Api, document_id: str) -> httpx.Response:
+    """createFeed sent by hand, so a dropped connection reaches the test as it happens."""
+    return api.http.post(
+        f"{FEEDS}/feeds",
+        headers={"x-amz-access-token": api.token},
+        json={
+            "feedType": "POST_ORDER_FULFILLMENT_DATA",
+            "marketplaceIds": ["ATVPDKIKX0DER"],
+            "inputFeedDocumentId": document_id,
+        },
+    )
+
+
 def test_drop_closes_connection_before_doing_the_work() -> None:
     with running(_cfg(FaultConfig().trigger("drop", "createFeed"))) as sim:
         for api in api_for(sim):
             doc = api.upload(feed_xml(Msg(ORDER)))
             with pytest.raises(httpx.RemoteProtocolError):
-                api.http.post(
-                    f"{FEEDS}/feeds",
-                    headers={"x-amz-access-token": api.token},
-                    json={
-                        "feedType": "POST_ORDER_FULFILLMENT_DATA",
-                        "marketplaceIds": ["ATVPDKIKX0DER"],
-                        "inputFeedDocumentId": doc,
-                    },
-                )
+                _create_feed(api, doc)
             assert sim.counters.feeds_created == 0
 
 
@@ -102,15 +108,7 @@ def test_drop_after_loses_the_answer_but_the_feed_exists() -> None:
         for api in api_for(sim):
             doc = api.upload(feed_xml(Msg(ORDER)))
             with pytest.raises(httpx.RemoteProtocolError):
-                api.http.post(
-                    f"{FEEDS}/feeds",
-                    headers={"x-amz-access-token": api.token},
-                    json={
-                        "feedType": "POST_ORDER_FULFILLMENT_DATA",
-                        "marketplaceIds": ["ATVPDKIKX0DER"],
-                        "inputFeedDocumentId": doc,
-                    },
-                )
+                _create_feed(api, doc)
             assert sim.counters.feeds_created == 1
             listed = api.call("getFeeds", "GET", f"{FEEDS}/feeds", params=LIST).json()["feeds"]
             assert len(listed) == 1
