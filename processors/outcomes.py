@@ -63,6 +63,20 @@ KNOWN: dict[str, Explanation] = {
     ),
 }
 
+#: Amazon's verdicts on a line's own content: the same line sent again unchanged can only
+#: be refused again (a tracking number in the wrong format stays wrong, an order id Amazon
+#: does not know stays unknown, units already shipped stay shipped). Resending one takes
+#: a corrected line in a new file, or an operator's --force.
+CONTENT_REJECTIONS = frozenset({"18021", "18028", "18029", "18338", "18339"})
+
+
+def content_rejection(code: str | None) -> str | None:
+    """Why resending this line unchanged cannot help, or None when it can."""
+    if code not in CONTENT_REJECTIONS:
+        return None
+    return f"Amazon rejected its content ({code}: {KNOWN[code].words})"
+
+
 #: Warnings that do not stop the confirmation (tracking format mismatch and the like).
 TRACKING_WARNING = Explanation(
     "confirmed, but Amazon warns that the tracking number does not match the carrier's format",

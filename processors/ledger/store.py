@@ -65,6 +65,7 @@ from processors.ledger.records import (
     Outcome,
     ResendResult,
 )
+from processors.ledger.resendrules import resend_blockers
 from processors.ledger.schema import events, feeds, files, lines
 from processors.ledger.statuses import FeedState, FileStatus, LineStatus, check_transition
 
@@ -871,6 +872,9 @@ class Ledger:
         Selection is the union of: lines of ``order_ids``, ``line_ids``, all lines in error
         (``errors``), and submitted lines stuck longer than ``stuck_older_than``. Lines
         already resent max_resends times go to needs_attention instead, unless ``force``.
+        Unless ``force``, lines that a resend cannot help are skipped with the reason
+        (processors.ledger.resendrules): refused by Amazon for their content, or replaced
+        by a corrected line for the same order item.
         A submitted line is resent only when stuck (or forced): Amazon may still answer.
         """
         result = ResendResult()
@@ -895,8 +899,13 @@ class Ledger:
             if order_list and not ids:
                 raise UnknownRecord("order", order_list)
             moves: list[_Move] = []
-            for r in self._lines_by_id(conn, ids):
+            rows = self._lines_by_id(conn, ids)
+            blocked = {} if force else resend_blockers(conn, rows)
+            for r in rows:
                 status, lid = r["status"], r["id"]
+                if lid in blocked:
+                    result.skipped[lid] = blocked[lid]
+                    continue
                 if status == S.SUBMITTED and lid not in stuck and not force:
                     result.skipped[lid] = (
                         f"in feed {r['feed_id']}, which Amazon is still processing; resend it "
