@@ -10,13 +10,37 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from config.settings import SellerSettings, Settings, load_settings
-from feeds.errors import ConfigError, ShipfeedError
+from feeds.errors import ConfigError, ExitCode, ShipfeedError, UsageError, exit_codes_text
 from processors.convert import check_file, convert_file, convert_progress
 from processors.reports import file_summary_text, write_file_reports, write_validate_json
 
+
+class _Commands(TyperGroup):
+    """Click ends a wrong command line with 2, which shipfeed means as "a file was
+    rejected": every error of the argument parser (a TyperException; typer.Exit is not
+    one) ends with ExitCode.USAGE instead."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except TyperException as exc:
+            exc.exit_code = ExitCode.USAGE
+            raise
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TyperException as exc:  # a subcommand's own arguments
+            exc.exit_code = ExitCode.USAGE
+            raise
+
+
 app = typer.Typer(
+    cls=_Commands,
     add_completion=False,
     no_args_is_help=False,
     help="Confirm shipments to Amazon from shipped-order files.",
@@ -165,12 +189,7 @@ DataDirOpt = Annotated[
 ]
 
 
-@app.callback(
-    invoke_without_command=True,
-    epilog="Exit codes of --once: 0 all lines confirmed; 1 some lines rejected, error, "
-    "needs_attention or cancelled; 2 a file rejected; 73 already running; 75 timed out "
-    "with lines in flight; 78 bad settings.",
-)
+@app.callback(invoke_without_command=True, epilog="Exit codes: " + exit_codes_text() + ".")
 def serve(
     ctx: typer.Context,
     once: Annotated[
@@ -184,10 +203,8 @@ def serve(
 ) -> None:
     """Without a command: run the service (intake, batches, tracking) until SIGTERM/Ctrl-C.
 
-    Exit codes of --once: 0 every line confirmed; 1 some lines rejected, in error,
-    needing attention or cancelled (see the result reports); 2 a whole file was rejected;
-    73 another instance is running on this ledger; 75 timed out with lines still in
-    flight (run again to carry on); 78 invalid settings or credentials.
+    With --once: take the inbox, wait for Amazon's answers, write the reports and exit
+    with a code from the table below.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -259,11 +276,10 @@ def queue_cmd(
     from processors import operator as op
     from processors.ledger.statuses import LineStatus
 
-    if status_ is not None and status_ not in {s.value for s in LineStatus}:
-        known = ", ".join(s.value for s in LineStatus)
-        typer.echo(f"error: unknown status {status_!r} (known: {known})", err=True)
-        raise typer.Exit(64)
     try:
+        if status_ is not None and status_ not in {s.value for s in LineStatus}:
+            known = ", ".join(s.value for s in LineStatus)
+            raise UsageError(f"unknown status {status_!r} (known: {known})")
         with _operator_ledger(settings_path, data_dir) as ledger:
             data = op.queue_data(ledger, status_, seller, limit)
     except ShipfeedError as exc:
@@ -311,10 +327,9 @@ def resend(
     from processors import operator as op
     from processors.service import settings_from
 
-    if not (orders or errors or stuck):
-        typer.echo("error: name orders, or use --errors or --stuck", err=True)
-        raise typer.Exit(64)
     try:
+        if not (orders or errors or stuck):
+            raise UsageError("name orders, or use --errors or --stuck")
         settings = settings_from(settings_path, data_dir)
         with op.open_ledger(settings) as ledger:
             result = ledger.resend(

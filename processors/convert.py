@@ -24,7 +24,7 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.settings import SellerSettings, Settings
-from feeds.errors import ConfigError, FileRejected
+from feeds.errors import ConfigError, ExitCode, FileRejected
 from feeds.model import LineError, LineWarning
 from feeds.packages import CompactPackage, PackageGrouper
 from feeds.rules import RuleContext
@@ -65,8 +65,8 @@ class FileOutcome:
     def exit_code(self) -> int:
         """0 every line valid, 1 some lines rejected, 2 the file itself rejected."""
         if self.file_error is not None:
-            return FileRejected.exit_code
-        return 1 if self.rejected else 0
+            return ExitCode.FILE_REJECTED
+        return ExitCode.LINES_NOT_CONFIRMED if self.rejected else ExitCode.OK
 
     def close(self) -> None:
         self.errors.close()

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import IntEnum
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,7 +26,7 @@ import schedule
 from pydantic import ValidationError
 
 from config.settings import Secrets, SellerSettings, Settings, load_secrets, load_settings
-from feeds.errors import ConfigError, CredentialsError, TransientError
+from feeds.errors import ConfigError, CredentialsError, ExitCode, TransientError
 from feeds.simulator import Simulator, SimulatorConfig, start_simulator
 from feeds.spapi.client import REGION_ENDPOINTS, SpApiClient
 from ingest.factory import InboxOptions, SftpAuth, is_sftp, open_inbox, open_outbox
@@ -43,32 +42,8 @@ from processors.notify import send_shipped_notices
 from processors.results import ArchiveSource, ReportWriter
 from processors.tracker import run_tracking
 
-
-class RunExit(IntEnum):
-    """Exit codes of ``run.py --once`` (and of the service), most serious last.
-
-    0  every line taken in has ended well (confirmed, or a duplicate of a confirmed line)
-    1  some lines did not: rejected by validation, error, needs_attention, cancelled or
-       conflict; the result reports say which and what to do
-    2  a whole file was rejected (unreadable, no order id column...): see its intake report
-       in the outbox and the file in quarantine
-    75 the timeout passed with lines still on their way (in the queue or with Amazon);
-       running again carries on, nothing is sent twice
-    73 another instance holds this ledger; 78 the settings or credentials are invalid
-    """
-
-    OK = 0
-    LINES_NOT_CONFIRMED = 1
-    FILE_REJECTED = 2
-    TIMED_OUT = 75
-
-
-ONCE_HELP = (
-    "Exit codes: 0 every line confirmed; 1 some lines rejected, in error, needing "
-    "attention or cancelled (see the result reports); 2 a whole file was rejected; "
-    "73 another instance is running on this ledger; 75 timed out with lines still in "
-    "flight (run again to carry on); 78 invalid settings or credentials."
-)
+#: The exit codes of ``--once`` are the one table in feeds/errors.py.
+RunExit = ExitCode
 
 
 def settings_from(path: Path | None, data_dir: Path | None = None) -> Settings:
@@ -126,7 +101,7 @@ class SellerIO:
 
 @dataclass
 class OnceOutcome:
-    exit: RunExit
+    exit: ExitCode
     files: list[IntakeResult] = field(default_factory=list)
     open_lines: int = 0
     reports: list[str] = field(default_factory=list)

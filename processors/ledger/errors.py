@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from feeds.errors import TerminalError, TransientError
+from feeds.errors import ExitCode, TerminalError, TransientError
 
 
 class LedgerError(TerminalError):
@@ -22,7 +22,7 @@ class IllegalTransition(LedgerError):
         detail = f": {why}" if why else ""
         super().__init__(
             f"line {line_id} (order {order_id}) cannot go from {frm} to {to}{detail}",
-            hint="see `shipfeed history ORDER` for what happened to it",
+            hint=f"`python run.py order {order_id}` shows what happened to it",
         )
         self.line_id = line_id
         self.order_id = order_id
@@ -33,13 +33,27 @@ class IllegalTransition(LedgerError):
 class CannotCancel(IllegalTransition):
     """A line that Amazon has, or is about to have, cannot be cancelled locally."""
 
+    exit_code = ExitCode.REQUEST_REFUSED
+
 
 class UnknownRecord(LedgerError):
-    """An id or order number that the ledger does not hold."""
+    """An id or order number that the ledger does not hold.
+
+    Usually a typo or the wrong ledger (another --data-dir or --settings), so the hint
+    names a command that lists what this ledger does hold.
+    """
+
+    exit_code = ExitCode.REQUEST_REFUSED
 
     def __init__(self, kind: str, ids: Iterable[object]) -> None:
         shown = ", ".join(str(i) for i in list(ids)[:20])
-        super().__init__(f"no such {kind}: {shown}", hint="check the number with `shipfeed status`")
+        super().__init__(f"no such {kind}: {shown}", hint=_LIST_HINT)
+
+
+_LIST_HINT = (
+    "`python run.py queue` lists the orders still waiting and `python run.py queue --status "
+    "confirmed` the confirmed ones; check that --data-dir and --settings name the right ledger"
+)
 
 
 class FeedStateError(LedgerError):
