@@ -144,3 +144,14 @@ class RemoteTransientError(RemoteError, TransientError):
 
 class RemoteTerminalError(RemoteError, TerminalError):
     """The remote side refused the request as it stands."""
+
+
+class AmazonRejected(RemoteTerminalError):
+    """Amazon examined the content of a shipment or feed and refused it: its verdict.
+
+    The one kind of error that may put an order line in ``error``. It is a class of its own,
+    and not any RemoteTerminalError, so that a new error lands outside the verdicts by
+    default: a refused login, a missing role, our own malformed request, a ledger refusal
+    or a bug says nothing about the shipment, so it stops the step and the lines stay
+    where they were, with no resend counted.
+    """

@@ -36,10 +36,10 @@ from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 from config.settings import SellerSettings
-from feeds.errors import TerminalError, TransientError
+from feeds.errors import AmazonRejected, TransientError
 from feeds.model import Package
 from feeds.packages import PackageGrouper
-from feeds.spapi.errors import FeedSubmissionUnknown, SpApiTerminalError
+from feeds.spapi.errors import AmazonErrorInfo, FeedSubmissionUnknown
 from feeds.spapi.feeds import ORDER_FULFILLMENT_FEED, XML_CONTENT_TYPE
 from feeds.spapi.orders import CannotConfirmDirectly
 from feeds.xmlfeed import FeedWriter
@@ -133,7 +133,7 @@ def _send(
         feeds.upload_document(url, content, XML_CONTENT_TYPE)
     except TransientError as exc:
         raise _Stop(f"feed {feed_id} not uploaded yet: {exc}") from exc
-    except TerminalError as exc:
+    except AmazonRejected as exc:
         _abandon(ctx, feed_id, exc)
         return
     ledger.feed_uploaded(feed_id, doc_id, url)
@@ -161,7 +161,7 @@ def _create(
             continue
         except TransientError as exc:
             raise _Stop(f"feed {feed.id}: createFeed failed for now: {exc}") from exc
-        except TerminalError as exc:
+        except AmazonRejected as exc:
             _abandon(ctx, feed.id, exc)
             return
         _created(ctx, feed.id, amazon_id, result)
@@ -175,13 +175,19 @@ def _created(ctx: Context, feed_id: int, amazon_id: str, result: BatchResult) ->
     log.info("feed %d created on Amazon as %s: %d lines", feed_id, amazon_id, len(submitted))
 
 
-def _abandon(ctx: Context, feed_id: int, exc: TerminalError) -> None:
-    """Amazon refuses the feed as it stands: its lines → error (never silently requeued
-    forever), resendable by an operator once the cause is fixed."""
+def _abandon(ctx: Context, feed_id: int, exc: AmazonRejected) -> None:
+    """Amazon judged the feed's content and refused it: its lines → error (never silently
+    requeued forever), resendable by an operator once the cause is fixed.
+
+    Only AmazonRejected comes here. A refused login (LwaCredentialsError), a missing role
+    (AccessDenied), our own malformed request (a 400 on createFeedDocument or createFeed),
+    a ledger refusal or a bug propagate instead: the feed stays prepared or uploaded, to
+    be resumed once the cause is fixed, and no line uses up a resend.
+    """
     ids = [ln.id for ln in ctx.ledger.feed_lines(feed_id)]
     reason = f"Amazon refused the feed: {exc}"
     ctx.ledger.fail_feed(feed_id, reason, state=FeedState.CANCELLED)
-    code = exc.code if isinstance(exc, SpApiTerminalError) else None
+    code = exc.code if isinstance(exc, AmazonErrorInfo) else None
     ctx.ledger.mark_error(ids, code, reason)
     log.error("feed %d abandoned: %s", feed_id, reason)
 
@@ -244,10 +250,16 @@ def _prepare_next(
         packages, dups = _packages(rows)
         del rows
         claim.lines = []
+        stopped: Exception | None = None
         if direct:
-            packages = _confirm_directly(ctx, seller, claim, packages, dups, result)
-        for part in _write(ctx, seller, packages, dups):
-            prepared.append((claim.prepare_feed(part.content, part.message_map), part.content))
+            packages, stopped = _confirm_directly(ctx, seller, claim, packages, dups, result)
+        if stopped is None:
+            for part in _write(ctx, seller, packages, dups):
+                feed_id = claim.prepare_feed(part.content, part.message_map)
+                prepared.append((feed_id, part.content))
+    if stopped is not None:
+        # Raised only now, so that the confirmations Amazon already took are committed.
+        raise stopped
     return prepared
 
 
@@ -311,8 +323,16 @@ def _confirm_directly(
     packages: list[Package],
     dups: dict[int, list[int]],
     result: BatchResult,
-) -> list[Package]:
-    """confirmShipment per package with tracking; returns the packages left for a feed."""
+) -> tuple[list[Package], Exception | None]:
+    """confirmShipment per package with tracking; returns the packages left for a feed,
+    and the error that stopped the step, if one did.
+
+    Only Amazon's verdict on a shipment (AmazonRejected) or the local CannotConfirmDirectly
+    puts its lines in ``error``. Any other error (a refused login, a missing role, a bug)
+    says nothing about the shipment: the packages not yet confirmed stay queued, those
+    Amazon took are recorded, and the error is handed back to be raised once the claim has
+    committed them.
+    """
     rest: list[Package] = []
     for p in packages:
         if not p.tracking_number:
@@ -330,14 +350,18 @@ def _confirm_directly(
         except CannotConfirmDirectly as exc:
             claim.direct_failed(ids, None, exc.message)
             continue
-        except SpApiTerminalError as exc:
-            what = exc.amazon_message or exc.message
-            claim.direct_failed(ids, exc.code, f"Amazon refused the confirmation: {what}")
+        except AmazonRejected as exc:
+            info = exc if isinstance(exc, AmazonErrorInfo) else None
+            what = (info.amazon_message if info else None) or exc.message
+            code = info.code if info else None
+            claim.direct_failed(ids, code, f"Amazon refused the confirmation: {what}")
             continue
         except TransientError as exc:
             log.warning("order %s: confirmShipment failed for now (%s)", p.order_id, exc)
             continue  # stays queued for the next batch
+        except Exception as exc:  # not a verdict: stop the step (see the docstring)
+            return [], exc
         claim.confirm_direct(ids, f"confirmed on Amazon directly (package {ref})")
         result.direct_confirmed += len(ids)
         result.confirmed_lines.extend(ids)
-    return rest
+    return rest, None

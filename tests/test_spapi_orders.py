@@ -8,9 +8,10 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from spapi_fakes import FakeAmazon, json_response
+from spapi_fakes import FakeAmazon, error, json_response
 
 from feeds.model import Item, Package
+from feeds.spapi.errors import AccessDenied, ShipmentRejected
 from feeds.spapi.orders import CannotConfirmDirectly
 
 ORDERS = "/orders/v0/orders"
@@ -204,3 +205,26 @@ def test_confirm_shipment_without_tracking_is_refused_before_calling_amazon() ->
             package_reference_id="1",
         )
     assert amazon.requests == []
+
+
+@pytest.mark.parametrize("status", [400, 404])
+def test_confirm_shipment_refused_as_sent_is_a_shipment_rejected(status: int) -> None:
+    amazon = FakeAmazon()
+    path = f"{ORDERS}/{ORDER_ID}/shipmentConfirmation"
+    amazon.on("POST", path, error(status, "InvalidInput", "Invalid Input"))
+    with amazon.client() as client, pytest.raises(ShipmentRejected) as refused:
+        client.orders.confirm_shipment(
+            ORDER_ID, marketplace_id="ATVPDKIKX0DER", package=_package(), package_reference_id="1"
+        )
+    assert (refused.value.status, refused.value.code) == (status, "InvalidInput")
+
+
+def test_confirm_shipment_denied_stays_access_denied_not_a_verdict() -> None:
+    amazon = FakeAmazon()
+    path = f"{ORDERS}/{ORDER_ID}/shipmentConfirmation"
+    denied = error(403, "AccessDenied", "Access to requested resource is denied.")
+    amazon.on("POST", path, denied, denied)
+    with amazon.client() as client, pytest.raises(AccessDenied):
+        client.orders.confirm_shipment(
+            ORDER_ID, marketplace_id="ATVPDKIKX0DER", package=_package(), package_reference_id="1"
+        )

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from feeds.errors import CredentialsError, RemoteTerminalError, RemoteTransientError
+from feeds.errors import (
+    AmazonRejected,
+    CredentialsError,
+    RemoteTerminalError,
+    RemoteTransientError,
+)
 
 
 class AmazonErrorInfo:
@@ -70,6 +75,11 @@ class InvalidRequest(SpApiTerminalError):
 
 class NotFound(SpApiTerminalError):
     """404: the feed, document or order does not exist (for this seller)."""
+
+
+class ShipmentRejected(AmazonErrorInfo, AmazonRejected):
+    """confirmShipment answered 400/404: Amazon refused this shipment as sent (an order or
+    item it does not know, a quantity it will not take, a malformed tracking number)."""
 
 
 class AccessDenied(AmazonErrorInfo, RemoteTerminalError, CredentialsError):

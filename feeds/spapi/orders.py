@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from feeds.errors import TerminalError
 from feeds.model import Package
-from feeds.spapi.errors import SpApiTerminalError
+from feeds.spapi.errors import InvalidRequest, NotFound, ShipmentRejected, SpApiTerminalError
 from feeds.spapi.feeds import iso8601, parse_time
 from feeds.spapi.transport import SpApiTransport
 
@@ -154,7 +154,31 @@ class OrdersApi:
         safe, which is why the caller must derive the id from the package, not a counter.
         A package without items (or without quantities) confirms what is still
         unshipped, read from getOrderItems, because the API wants explicit quantities.
+
+        A 400 or 404 here is Amazon's verdict on this shipment (an order or item it does
+        not know, a quantity or tracking number it will not take): ShipmentRejected, the
+        one answer that may put the lines in ``error``. Every other failure (login, role,
+        throttling) says nothing about the shipment and keeps its own class.
         """
+        try:
+            self._confirm(order_id, marketplace_id, package, package_reference_id)
+        except (InvalidRequest, NotFound) as exc:
+            if exc.status not in (400, 404):
+                raise
+            raise ShipmentRejected(
+                f"Amazon refused the shipment of order {order_id} ({exc.code or exc.status}: "
+                f"{exc.amazon_message or 'no message'})",
+                operation=exc.operation,
+                status=exc.status,
+                code=exc.code,
+                amazon_message=exc.amazon_message,
+                details=exc.details,
+                hint="correct the line as Amazon's message says and send it again",
+            ) from exc
+
+    def _confirm(
+        self, order_id: str, marketplace_id: str, package: Package, package_reference_id: str
+    ) -> None:
         if not package_reference_id.isdigit() or int(package_reference_id) <= 0:
             raise ValueError("packageReferenceId must be a positive number, as Amazon requires")
         if not package.tracking_number:
