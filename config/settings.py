@@ -85,6 +85,13 @@ class SellerSettings(BaseModel):
     known_hosts: str | None = None  # for sftp:// inboxes
     trust_on_first_use: bool = False
     sheet: str | None = None  # XLSX sheet name; first sheet when None
+    # Each seller's own values where its files differ from the rest; None: the global one
+    # ([validation] / [service]). Resolved by Settings.validation_for / settle_seconds_for.
+    timezone: str | None = None
+    date_order: Literal["US", "EU"] | None = None
+    max_age_days: int | None = Field(None, ge=1)
+    strict_tracking: bool | None = None
+    settle_seconds: float | None = Field(None, ge=0)
 
 
 class SftpSecret(BaseModel):
@@ -146,6 +153,23 @@ class Settings(BaseSettings):
     @property
     def resolved_ledger_url(self) -> str:
         return self.ledger_url or f"sqlite:///{(self.data_dir / 'ledger.sqlite3').resolve()}"
+
+    def validation_for(self, seller: SellerSettings | None) -> ValidationSettings:
+        """The validation values in effect for ``seller``: its own where set, else global."""
+        if seller is None:
+            return self.validation
+        own = {
+            key: value
+            for key in ("timezone", "date_order", "max_age_days", "strict_tracking")
+            if (value := getattr(seller, key)) is not None
+        }
+        return self.validation.model_copy(update=own) if own else self.validation
+
+    def settle_seconds_for(self, seller: SellerSettings | None) -> float:
+        """How long ``seller``'s inbox files must be unchanged: its own value, else global."""
+        if seller is None or seller.settle_seconds is None:
+            return self.service.settle_seconds
+        return seller.settle_seconds
 
     def seller(self, name: str) -> SellerSettings:
         for s in self.sellers:

@@ -27,6 +27,7 @@ from feeds.carriers import (
     tracking_fits,
     tracking_format_hint,
 )
+from feeds.dateorder import SLASH_DATE
 from feeds.model import FIELDS, LineError, LineWarning, RawLine, RowChunk, Shipment
 from feeds.packages import Row
 
@@ -94,11 +95,6 @@ _ISO_DATE = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?",
     re.ASCII,
 )
-_SLASH_DATE = re.compile(
-    r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})"
-    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?",
-    re.ASCII,
-)
 _EXCEL_SERIAL = re.compile(r"(\d{1,7})(?:\.(\d+))?", re.ASCII)
 _EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 = 1900-01-01 past Excel's 1900 leap-year bug
 
@@ -136,7 +132,7 @@ def parse_ship_date(text: str, tz: tzinfo, date_order: str) -> datetime | None:
     try:
         if _ISO_DATE.fullmatch(text):
             dt = datetime.fromisoformat(text.replace(",", ".").replace(" Z", "Z"))
-        elif m := _SLASH_DATE.fullmatch(text):
+        elif m := SLASH_DATE.fullmatch(text):
             a, b, y, hh, mm, ss, ampm = m.groups()
             month, day = (int(a), int(b)) if date_order == "US" else (int(b), int(a))
             year = int(y) + 2000 if len(y) == 2 else int(y)

@@ -24,6 +24,7 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.settings import SellerSettings, Settings
+from feeds.dateorder import DateOrder, DateOrderChanged, DateReading, FileDates
 from feeds.errors import ConfigError, ExitCode, FileRejected
 from feeds.model import LineError, LineWarning
 from feeds.packages import CompactPackage, PackageGrouper
@@ -57,6 +58,7 @@ class FileOutcome:
     packages: int = 0
     file_error: str | None = None
     file_hint: str | None = None
+    dates: DateReading | None = None  # how the file's dates were read, when it mattered
     outputs: list[Path] = field(default_factory=list)
     errors: ProblemLog[LineError] = field(default_factory=lambda: ProblemLog(LineError))
     warnings: ProblemLog[LineWarning] = field(default_factory=lambda: ProblemLog(LineWarning))
@@ -79,14 +81,22 @@ class FileOutcome:
         self.close()
 
 
-def rule_context(settings: Settings, now: datetime | None = None) -> RuleContext:
-    """The validation rules as the settings configure them, for the seller's time zone."""
-    v = settings.validation
+def rule_context(
+    settings: Settings, now: datetime | None = None, seller: SellerSettings | None = None
+) -> RuleContext:
+    """The validation rules as the settings configure them for ``seller`` (its own values
+    where it sets them, else the global ones), in the seller's time zone."""
+    v = settings.validation_for(seller)
     try:
         zone = ZoneInfo(v.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
+        where = (
+            f"sellers.{seller.name}.timezone"
+            if seller is not None and seller.timezone is not None
+            else "validation.timezone"
+        )
         raise ConfigError(
-            f"validation.timezone '{v.timezone}' is not a known time zone",
+            f"{where} '{v.timezone}' is not a known time zone",
             hint="use an IANA name such as America/New_York or Europe/Paris",
         ) from exc
     return RuleContext(
@@ -113,14 +123,24 @@ def check_file(
     ``parallel``: read and validate in a second process (None: when the machine has two
     cores and the file is big enough to be worth it). The outcome is the same either way.
     """
-    outcome = FileOutcome(file=Path(path).name)
-    ctx = rule_context(settings, now)
-    with _gc_paused():
-        for packages in _packages_of(
-            Path(path), settings, seller, ctx, outcome, progress, parallel
-        ):
-            outcome.packages += len(packages)
-    return outcome
+    ctx = rule_context(settings, now, seller)
+    start: DateOrder | None = None
+    while True:
+        outcome = FileOutcome(file=Path(path).name)
+        try:
+            with _gc_paused():
+                for packages in _packages_of(
+                    Path(path), seller, ctx, outcome, progress, parallel, start
+                ):
+                    outcome.packages += len(packages)
+        except DateOrderChanged as again:
+            outcome.close()
+            start = again.order  # dates already read were read the wrong way round
+            continue
+        except BaseException:
+            outcome.close()
+            raise
+        return outcome
 
 
 def convert_file(
@@ -144,10 +164,42 @@ def convert_file(
     written when no line is valid (a feed needs at least one message). ``parallel`` as in
     :func:`check_file`: the feed is byte for byte the same either way.
     """
-    out = Path(out)
+    ctx = rule_context(settings, now, seller)
+    start: DateOrder | None = None
+    while True:
+        try:
+            return _convert_once(
+                Path(path),
+                Path(out),
+                merchant_id=merchant_id,
+                settings=settings,
+                max_messages=max_messages,
+                progress=progress,
+                seller=seller,
+                ctx=ctx,
+                parallel=parallel,
+                start=start,
+            )
+        except DateOrderChanged as again:
+            start = again.order  # dates already written were read the wrong way round
+
+
+def _convert_once(
+    path: Path,
+    out: Path,
+    *,
+    merchant_id: str,
+    settings: Settings,
+    max_messages: int | None,
+    progress: Progress | None,
+    seller: SellerSettings | None,
+    ctx: RuleContext,
+    parallel: bool | None,
+    start: DateOrder | None,
+) -> FileOutcome:
+    """One pass of :func:`convert_file`, reading slash dates in ``start`` order first."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    outcome = FileOutcome(file=Path(path).name)
-    ctx = rule_context(settings, now)
+    outcome = FileOutcome(file=path.name)
     temps: list[Path] = []
 
     def open_part(index: int) -> BinaryIO:
@@ -164,9 +216,7 @@ def convert_file(
     )
     try:
         with writer, _gc_paused():
-            for packages in _packages_of(
-                Path(path), settings, seller, ctx, outcome, progress, parallel
-            ):
+            for packages in _packages_of(path, seller, ctx, outcome, progress, parallel, start):
                 _write(writer, packages, outcome)
             if outcome.file_error is not None:
                 raise _Abandon
@@ -175,6 +225,7 @@ def convert_file(
         parts = []
     except BaseException:
         _remove(temps)
+        outcome.close()
         raise
     if outcome.file_error is not None:
         _remove(temps)
@@ -227,17 +278,18 @@ def _write(writer: FeedWriter, packages: list[CompactPackage], outcome: FileOutc
 
 def _packages_of(
     path: Path,
-    settings: Settings,
     seller: SellerSettings | None,
     ctx: RuleContext,
     outcome: FileOutcome,
     progress: Progress | None,
     parallel: bool | None = None,
+    start: DateOrder | None = None,
 ) -> Iterator[list[CompactPackage]]:
     """Read, validate and group ``path``; fill ``outcome``; yield packages chunk by chunk.
 
     A file-level rejection is recorded in ``outcome.file_error`` instead of raised, so the
-    caller can still write the report that tells the seller what to fix.
+    caller can still write the report that tells the seller what to fix. DateOrderChanged
+    is raised: the caller starts again with the order it names.
     """
     grouper = PackageGrouper()
     size = path.stat().st_size if path.exists() else 0
@@ -253,7 +305,9 @@ def _packages_of(
             outcome.info = reader.info
             if parallel is None:
                 parallel = size >= PARALLEL_MIN_BYTES and parallel_possible()
-            for rows_read, result, done in validated_chunks(reader, fh, ctx, parallel=parallel):
+            dates = FileDates(path.name, ctx.date_order, start)
+            chunks = validated_chunks(reader, fh, ctx, dates, parallel=parallel)
+            for rows_read, result, done in chunks:
                 bad = {e.line for e in result.errors}
                 outcome.lines += rows_read
                 outcome.rejected += len(bad)
@@ -268,6 +322,7 @@ def _packages_of(
                 if progress is not None:
                     progress(outcome.lines, done, size)
                 yield packages
+            outcome.dates = dates.reading()
     except FileRejected as exc:
         outcome.file_error = exc.reason
         outcome.file_hint = exc.hint

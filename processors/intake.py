@@ -30,9 +30,9 @@ from typing import BinaryIO
 from sqlalchemy import select
 
 from config.settings import SellerSettings
+from feeds.dateorder import DateOrder, DateOrderChanged, FileDates
 from feeds.errors import FileRejected
 from feeds.model import LineWarning
-from feeds.rules import validate_rows
 from ingest.inbox import ClaimedFile, Inbox, Outbox, iter_chunks
 from ingest.readers import open_reader
 from processors.context import Context
@@ -42,6 +42,7 @@ from processors.ledger.queries import iter_file_lines
 from processors.ledger.records import DuplicateFile, FileRecord
 from processors.ledger.schema import lines
 from processors.ledger.statuses import LineStatus
+from processors.readahead import validated_chunks
 from processors.reports import write_file_report_csv, write_file_report_json
 
 log = logging.getLogger(__name__)
@@ -148,32 +149,42 @@ def intake_file(
     has yet to get its intake report: it is rebuilt from the ledger.
     Raises on unexpected errors, leaving the claim in processing/ for the next run.
     """
-    outcome = FileOutcome(file=claimed.name)
     record: FileRecord | None = None
+    dup: DuplicateFile | None = None
+    start: DateOrder | None = None
     with inbox.open(claimed) as stream:
         sha = file_sha256(stream)
-        begun = ctx.ledger.begin_file(
-            seller.name,
-            claimed.name,
-            sha,
-            claimed.size,
-            received_at=ctx.clock(),
-            claim_name=claimed.claim_name,
-        )
-        if isinstance(begun, DuplicateFile):
-            dup = begun
-        else:
+        while True:
+            outcome = FileOutcome(file=claimed.name)
+            begun = ctx.ledger.begin_file(
+                seller.name,
+                claimed.name,
+                sha,
+                claimed.size,
+                received_at=ctx.clock(),
+                claim_name=claimed.claim_name,
+            )
+            if isinstance(begun, DuplicateFile):
+                dup = begun
+                break
             dup = None
             try:
                 with begun:
-                    _read_into(ctx, seller, stream, claimed.name, begun, outcome)
+                    _read_into(ctx, seller, stream, claimed.name, begun, outcome, start)
                     record = begun.finish_file(outcome.lines)
+            except DateOrderChanged as again:
+                # Lines already added read their dates the wrong way round: the intake
+                # transaction is rolled back and the file read again in the right order.
+                outcome.close()
+                start = again.order
+                continue
             except FileRejected as exc:
                 outcome.file_error = exc.reason
                 outcome.file_hint = exc.hint
             except BaseException:
                 outcome.close()
                 raise
+            break
     # The file is closed before it is moved (an SFTP server may refuse to move it open).
     if dup is not None:
         outcome.close()
@@ -207,19 +218,25 @@ def _read_into(
     name: str,
     intake: FileIntake,
     outcome: FileOutcome,
+    start: DateOrder | None = None,
 ) -> None:
-    """Stream read → validate → ledger, chunk by chunk, filling the report's outcome."""
-    rules = rule_context(ctx.settings, ctx.clock())
+    """Stream read → validate → ledger, chunk by chunk, filling the report's outcome.
+
+    Raises DateOrderChanged when dates of lines already added were read the wrong way
+    round; the caller rolls back and calls again with ``start`` the order it names.
+    """
+    rules = rule_context(ctx.settings, ctx.clock(), seller)
     reader = open_reader(stream, name, column_map=seller.column_map or None, sheet=seller.sheet)
     outcome.info = reader.info
-    for chunk in reader.chunks():
-        # Compact rows, not Shipments: a million Shipment objects cost more than their inserts.
-        result = validate_rows(chunk, rules)
+    dates = FileDates(name, rules.date_order, start)
+    # Compact rows, not Shipments: a million Shipment objects cost more than their inserts.
+    for rows_read, result, _ in validated_chunks(reader, stream, rules, dates, parallel=False):
         intake.add_rows(result.lines, result.rows, result.errors)
-        outcome.lines += len(chunk)
+        outcome.lines += rows_read
         outcome.rejected += len({e.line for e in result.errors})
         outcome.errors.extend(result.errors)
         outcome.warnings.extend(result.warnings)
+    outcome.dates = dates.reading()
 
 
 def _ledger_notes(ctx: Context, file_id: int) -> list[LineWarning]:

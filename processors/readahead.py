@@ -9,6 +9,9 @@ more than about one chunk ahead, so memory stays that of one or two chunks.
 
 The results are the same objects the serial path makes, in the same order, so feeds and
 reports are byte for byte the same; the tests hold both paths to that.
+
+Whoever validates also decides the file's date order (feeds/dateorder.py), chunk by chunk
+before each chunk is validated, so the order never costs a pass of its own.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ import multiprocessing
 import os
 import traceback
 from collections.abc import Iterator
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import BinaryIO
 
+from feeds.dateorder import DateOrder, DateOrderChanged, FileDates
 from feeds.errors import FileRejected
+from feeds.model import RowChunk
 from feeds.rules import ChunkRows, RuleContext, validate_rows
 from ingest.readers import RowReader
 
@@ -42,20 +48,34 @@ def parallel_possible() -> bool:
 
 
 def validated_chunks(
-    reader: RowReader, fh: BinaryIO, ctx: RuleContext, *, parallel: bool
+    reader: RowReader, fh: BinaryIO, ctx: RuleContext, dates: FileDates, *, parallel: bool
 ) -> Iterator[Validated]:
-    """Each chunk of ``reader`` validated, in file order; FileRejected as the reader raises it."""
+    """Each chunk of ``reader`` validated, in file order, with the date order ``dates``
+    decides; FileRejected as the reader or ``dates`` raise it, DateOrderChanged when the
+    file must be read again. When the iterator is exhausted, ``dates`` holds the whole
+    file's verdict (also when a worker did the validating)."""
     if not parallel:
         for chunk in reader.chunks():
-            yield len(chunk), validate_rows(chunk, ctx), tell(fh)
+            yield len(chunk), _validate(chunk, ctx, dates), tell(fh)
         return
-    yield from _from_worker(reader, fh, ctx)
+    yield from _from_worker(reader, fh, ctx, dates)
 
 
-def _from_worker(reader: RowReader, fh: BinaryIO, ctx: RuleContext) -> Iterator[Validated]:
+def _validate(chunk: RowChunk, ctx: RuleContext, dates: FileDates) -> ChunkRows:
+    order = dates.see(chunk.lines, chunk.cells["ship_date"])
+    return validate_rows(chunk, ctx if order == ctx.date_order else _ordered(ctx, order))
+
+
+def _ordered(ctx: RuleContext, order: DateOrder) -> RuleContext:
+    return replace(ctx, date_order=order)
+
+
+def _from_worker(
+    reader: RowReader, fh: BinaryIO, ctx: RuleContext, dates: FileDates
+) -> Iterator[Validated]:
     mp = multiprocessing.get_context("fork")
     receive, send = mp.Pipe(duplex=False)
-    worker = mp.Process(target=_work, args=(reader, fh, ctx, send), daemon=True)
+    worker = mp.Process(target=_work, args=(reader, fh, ctx, dates, send), daemon=True)
     worker.start()
     send.close()  # the worker holds the only writing end: EOF means it died
     try:
@@ -71,7 +91,10 @@ def _from_worker(reader: RowReader, fh: BinaryIO, ctx: RuleContext) -> Iterator[
             if kind == "chunk":
                 yield message[1], message[2], message[3]
             elif kind == "done":
+                dates.adopt(message[1], message[2])
                 return
+            elif kind == "again":
+                raise DateOrderChanged(message[1])
             elif kind == "rejected":
                 _, file, reason, hint = message
                 raise FileRejected(file, reason, hint=hint)
@@ -85,15 +108,19 @@ def _from_worker(reader: RowReader, fh: BinaryIO, ctx: RuleContext) -> Iterator[
             worker.join()
 
 
-def _work(reader: RowReader, fh: BinaryIO, ctx: RuleContext, send: Connection) -> None:
+def _work(
+    reader: RowReader, fh: BinaryIO, ctx: RuleContext, dates: FileDates, send: Connection
+) -> None:
     """The worker: read, validate, send; problems go back as messages, never lost."""
     import gc
 
     gc.disable()  # as in convert: acyclic data, and the collector's rescans cost a quarter
     try:
         for chunk in reader.chunks():
-            send.send(("chunk", len(chunk), validate_rows(chunk, ctx), tell(fh)))
-        send.send(("done",))
+            send.send(("chunk", len(chunk), _validate(chunk, ctx, dates), tell(fh)))
+        send.send(("done", dates.order, dates.first))
+    except DateOrderChanged as exc:
+        send.send(("again", exc.order))
     except FileRejected as exc:
         send.send(("rejected", exc.file, exc.reason, exc.hint))
     except (BrokenPipeError, ConnectionResetError):

@@ -106,6 +106,18 @@ def file_summary(outcome: FileOutcome) -> dict[str, Any]:
         "outputs": [p.name for p in outcome.outputs],
         "file_error": outcome.file_error,
         "file_hint": outcome.file_hint,
+        **_date_summary(outcome),
+    }
+
+
+def _date_summary(outcome: FileOutcome) -> dict[str, Any]:
+    """How slash dates were read: a note when a date of the file decided, a warning when
+    the seller's setting did (every date could be read both ways)."""
+    d = outcome.dates
+    return {
+        "date_order": d.order if d else None,
+        "date_note": d.message if d and not d.is_warning else None,
+        "date_warning": d.message if d and d.is_warning else None,
     }
 
 
@@ -171,6 +183,9 @@ def _summary_rows(outcome: FileOutcome) -> Iterator[tuple[str, str]]:
             yield "Delimiter", {"\t": "tab"}.get(info.delimiter or "", info.delimiter or "")
         if info.unknown_columns:
             yield "Ignored columns", ", ".join(info.unknown_columns)
+    if outcome.dates is not None:
+        label = "Dates (warning)" if outcome.dates.is_warning else "Dates"
+        yield label, outcome.dates.message
     yield "Lines", str(outcome.lines)
     yield "Accepted", str(outcome.accepted)
     yield "Rejected", str(outcome.rejected)
@@ -201,6 +216,9 @@ def file_summary_text(outcome: FileOutcome, max_errors: int = 20) -> str:
             out.append(f"  {info.kind}, encoding {info.encoding}, delimiter {delim}")
         if info.unknown_columns:
             out.append("  ignored columns: " + ", ".join(info.unknown_columns))
+    if outcome.dates is not None:
+        label = "WARNING" if outcome.dates.is_warning else "note"
+        out.append(f"  {label}: {outcome.dates.message}")
     if outcome.file_error is not None:
         hint = f" ({outcome.file_hint})" if outcome.file_hint else ""
         out.append(f"  FILE REJECTED: {outcome.file_error}{hint}")

@@ -419,7 +419,7 @@ def _open_seller(
     default_inbox = str(settings.data_dir / "inbox")
     work_root = str(settings.data_dir) if seller.inbox == default_inbox else None
     options = InboxOptions(
-        settle_seconds=settings.service.settle_seconds,
+        settle_seconds=settings.settle_seconds_for(seller),
         known_hosts=seller.known_hosts,
         trust_on_first_use=seller.trust_on_first_use,
         work_root=work_root,
