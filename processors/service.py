@@ -159,7 +159,7 @@ class Service:
                 settings.resolved_ledger_url, max_resends=settings.service.max_resends
             )
             undo.append(ledger.close)
-            ledger.acquire_instance_lock(settings.data_dir)
+            ledger.acquire_instance_lock()
             simulator: Simulator | None = None
             if simulated:
                 simulator = start_simulator(

@@ -6,9 +6,13 @@ from pathlib import Path
 
 import pytest
 from ledger_db import order, ship, take_in
+from service_support import service, settings_for
+from sqlalchemy.engine import make_url
 
+from config.settings import Secrets
 from feeds.errors import AlreadyRunning
 from processors.ledger.store import Ledger
+from processors.service import Service
 
 
 @pytest.mark.parametrize("ledger_url", ["postgresql"], indirect=True)
@@ -22,23 +26,46 @@ def test_two_workers_claim_different_lines(ledger_url: str) -> None:
 
 
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
-def test_second_instance_on_sqlite_is_refused(ledger_url: str, tmp_path: Path) -> None:
+def test_second_instance_on_one_sqlite_file_is_refused(ledger_url: str) -> None:
     with Ledger.open(ledger_url) as first, Ledger.open(ledger_url) as second:
-        first.acquire_instance_lock(tmp_path)
+        first.acquire_instance_lock()
         with pytest.raises(AlreadyRunning, match="another shipfeed instance"):
-            second.acquire_instance_lock(tmp_path)
+            second.acquire_instance_lock()
 
 
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
-def test_instance_lock_is_free_again_after_close(ledger_url: str, tmp_path: Path) -> None:
+def test_instance_lock_follows_the_file_whatever_path_reaches_it(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    db = Path(make_url(ledger_url).database or "")
+    (tmp_path / "elsewhere").symlink_to(db.parent)
+    other_url = f"sqlite:///{tmp_path / 'elsewhere' / db.name}"
+    with Ledger.open(ledger_url) as first, Ledger.open(other_url) as second:
+        first.acquire_instance_lock()
+        with pytest.raises(AlreadyRunning):
+            second.acquire_instance_lock()
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_instance_lock_is_free_again_after_close(ledger_url: str) -> None:
     with Ledger.open(ledger_url) as first:
-        first.acquire_instance_lock(tmp_path)
+        first.acquire_instance_lock()
     with Ledger.open(ledger_url) as second:
-        assert second.acquire_instance_lock(tmp_path) is not None
+        assert second.acquire_instance_lock() is not None
 
 
 @pytest.mark.parametrize("ledger_url", ["postgresql"], indirect=True)
-def test_postgres_takes_no_instance_lock(ledger_url: str, tmp_path: Path) -> None:
+def test_postgres_takes_no_instance_lock(ledger_url: str) -> None:
     with Ledger.open(ledger_url) as a, Ledger.open(ledger_url) as b:
-        assert a.acquire_instance_lock(tmp_path) is None
-        assert b.acquire_instance_lock(tmp_path) is None
+        assert a.acquire_instance_lock() is None
+        assert b.acquire_instance_lock() is None
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_two_services_with_their_own_data_dirs_on_one_sqlite_ledger_second_exits_73(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    first, second = (settings_for(tmp_path / d, ledger_url=ledger_url) for d in ("a", "b"))
+    with service(first), pytest.raises(AlreadyRunning) as refused:
+        Service.start(second, Secrets())
+    assert refused.value.exit_code == 73

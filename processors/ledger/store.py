@@ -148,20 +148,18 @@ class Ledger:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def acquire_instance_lock(self, data_dir: Path | str | None = None) -> InstanceLock | None:
-        """Refuse (AlreadyRunning) if another instance holds this SQLite ledger.
+    def acquire_instance_lock(self) -> InstanceLock | None:
+        """Refuse (AlreadyRunning) if another instance holds this SQLite ledger file.
 
-        The lock file sits in ``data_dir`` (default: next to the database file). On
-        PostgreSQL any number of workers may run, so no lock is taken and None is returned.
+        The lock belongs to the database file, not to a data_dir: two instances with
+        different data dirs on one file would both batch and track the same feeds. On
+        PostgreSQL any number of workers may run (each claim is a lock of its own), and
+        an in-memory SQLite ledger is never shared, so no lock is taken and None returned.
         """
-        if not self.is_sqlite:
+        db = self.engine.url.database
+        if not self.is_sqlite or db in (None, "", ":memory:"):
             return None
-        if data_dir is not None:
-            path = Path(data_dir) / "shipfeed.lock"
-        else:
-            db = self.engine.url.database or "ledger"
-            path = Path(db).with_name(Path(db).name + ".lock")
-        self._instance_lock = InstanceLock(path).acquire()
+        self._instance_lock = InstanceLock.beside(db).acquire()
         return self._instance_lock
 
     def close(self) -> None:
