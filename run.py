@@ -348,6 +348,32 @@ def resend(
 
 
 @app.command()
+def correct(
+    order_id: Annotated[
+        str | None, typer.Argument(metavar="[ORDER]", help="Amazon order id.")
+    ] = None,
+    line: Annotated[int | None, typer.Option("--line", help="One line, by ledger id.")] = None,
+    settings_path: SettingsOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Send ORDER's conflict lines as corrections of its confirmed shipment.
+
+    The service sends each one in its next batch with confirmShipment under the confirmed
+    package's reference, which Amazon edits instead of adding a package.
+    """
+    from processors import operator as op
+
+    if (order_id is None) == (line is None):
+        typer.echo("error: name an ORDER or a --line ID (one of them)", err=True)
+        raise typer.Exit(64)
+    try:
+        with _operator_ledger(settings_path, data_dir) as ledger:
+            typer.echo(op.correct_text(ledger, op.correct(ledger, order_id, line)))
+    except ShipfeedError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
 def cancel(
     order_id: Annotated[str, typer.Argument(metavar="ORDER", help="Amazon order id.")],
     settings_path: SettingsOpt = None,

@@ -11,6 +11,8 @@ Order of work, each step recorded in the ledger BEFORE the side effect that foll
    Amazon for a feed created since the upload that the ledger does not know (the answer
    to createFeed may have been lost), and only if there is none, createFeed again. So one
    batch never becomes two feeds.
+   Then corrections an operator asked for (processors.corrections): confirmShipment
+   again under the confirmed package's reference; they never go in a feed.
 2. look the queued orders up (processors.orderchecks).
 3. claim queued lines, at most ``feed.max_messages`` per feed, group them into packages,
    write the feed (split further by ``feed.max_bytes``), ``prepare_feed`` per part; then,
@@ -44,6 +46,7 @@ from feeds.spapi.feeds import ORDER_FULFILLMENT_FEED, XML_CONTENT_TYPE
 from feeds.spapi.orders import CannotConfirmDirectly
 from feeds.xmlfeed import FeedWriter
 from processors.context import Context
+from processors.corrections import send_corrections
 from processors.ledger.records import FeedRow, LineRow
 from processors.ledger.statuses import FeedState
 from processors.ledger.store import Claim
@@ -63,6 +66,7 @@ class BatchResult:
     cancelled: int = 0  # lines cancelled on Amazon (order lookup)
     confirmed_elsewhere: int = 0  # lines Amazon already shows shipped (order lookup)
     confirmed_lines: list[int] = field(default_factory=list)  # direct: for buyer notices
+    corrected: int = 0  # correction lines Amazon took (processors.corrections)
     stopped: str | None = None  # why the batch stopped early (Amazon unavailable...)
 
 
@@ -81,6 +85,8 @@ def run_batch(ctx: Context, seller: SellerSettings) -> BatchResult:
     result = BatchResult()
     try:
         _resume(ctx, seller, result)
+        sent = send_corrections(ctx, seller.name, seller.marketplace_id)
+        result.corrected += len(sent.corrected)
         _send_queue(ctx, seller, result)
     except _Stop as stop:
         result.stopped = str(stop)

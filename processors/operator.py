@@ -1,4 +1,4 @@
-"""What the operator commands (status, queue, order, resend, cancel) do and print.
+"""What the operator commands (status, queue, order, resend, correct, cancel) do and print.
 
 The ledger answers; this module renders: a rich table on a terminal, plain text when
 piped, JSON with ``--json``. Opening the ledger takes no instance lock, so every command
@@ -16,7 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from config.settings import Settings
-from processors.ledger.queries import order_history, queue, status_counts
+from processors.ledger.corrections import originals_of, request_correction
+from processors.ledger.queries import ATTENTION, order_history, queue, status_counts
+from processors.ledger.records import LineRow
 from processors.ledger.store import Ledger
 
 
@@ -54,15 +56,34 @@ def age_text(age: timedelta) -> str:
 # -- status -------------------------------------------------------------------------------
 
 
+ATTENTION_SHOWN = 20  # lines listed by `status`; `queue --status S` shows them all
+
+
 def status_data(ledger: Ledger, seller: str | None = None) -> dict[str, Any]:
     c = status_counts(ledger, seller)
+    attention = []
+    for status in ATTENTION:
+        for r in queue(ledger, status=status, seller=seller, limit=ATTENTION_SHOWN).rows:
+            attention.append(
+                {"order_id": r.order_id, "line_id": r.line_id, "status": r.status,
+                 "message": r.message}
+            )  # fmt: skip
     return {
         "counts": c.counts,
         "total": c.total,
         "oldest_waiting_since": c.oldest_waiting,
         "feeds_in_flight": c.feeds_in_flight,
         "last_error": asdict(c.last_error) if c.last_error else None,
+        "attention": attention,
     }
+
+
+#: What an operator can do about a line waiting for a person, by status.
+ATTENTION_HINTS = {
+    "needs_attention": "python run.py resend ORDER --force",
+    "error": "python run.py resend ORDER (after the cause is fixed)",
+    "conflict": "python run.py correct ORDER (sends the new tracking as a correction)",
+}
 
 
 def status_text(data: dict[str, Any]) -> str:
@@ -71,6 +92,17 @@ def status_text(data: dict[str, Any]) -> str:
     oldest = data["oldest_waiting_since"]
     out.append(f"oldest waiting line: {_plain(oldest) if oldest else 'none'}")
     out.append(f"feeds in flight: {data['feeds_in_flight']}")
+    waiting = {st: data["counts"].get(st, 0) for st in ATTENTION}
+    out.append(
+        "waiting for an operator: "
+        + ", ".join(f"{n} {st}" for st, n in waiting.items())
+        + (" (all: python run.py queue --status STATUS)" if any(waiting.values()) else "")
+    )
+    for a in data["attention"]:
+        out.append(f"  {a['order_id']} [{a['status']}] {a['message'] or ''}".rstrip())
+    for st, n in waiting.items():
+        if n:
+            out.append(f"  {st}: {ATTENTION_HINTS[st]}")
     e = data["last_error"]
     out.append(
         f"last error: order {e['order_id']} ({e['status']}, {_plain(e['at'])}): {e['message']}"
@@ -187,4 +219,29 @@ def resend_text(
     out += [f"  {orders[i]} (line {i})" for i in attention]
     out.append(f"skipped: {len(skipped)}")
     out += [f"  {orders[i]} (line {i}): {why}" for i, why in skipped.items()]
+    return "\n".join(out)
+
+
+# -- correct ------------------------------------------------------------------------------
+
+
+def correct(ledger: Ledger, order_id: str | None, line_id: int | None) -> list[LineRow]:
+    """Queue an order's (or one line's) conflict lines as corrections."""
+    return request_correction(ledger, order_id=order_id, line_id=line_id)
+
+
+def correct_text(ledger: Ledger, queued: list[LineRow]) -> str:
+    originals = {o.id: o for o in originals_of(ledger, [ln.id for ln in queued])}
+    out = [f"queued as corrections: {len(queued)}"]
+    for ln in queued:
+        o = originals[ln.duplicate_of or 0]
+        item = f" item {ln.order_item_id}" if ln.order_item_id else ""
+        out.append(
+            f"  {ln.order_id}{item} (line {ln.id}): tracking {ln.tracking_number or '-'} "
+            f"replaces {o.tracking_number or '-'} (line {o.id})"
+        )
+    out.append(
+        "the service sends them with confirmShipment in its next batch; "
+        "see `python run.py order ORDER` for the outcome"
+    )
     return "\n".join(out)

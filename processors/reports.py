@@ -260,8 +260,9 @@ RESULT_ADVICE: dict[str, str] = {
     "confirmed": "nothing: Amazon has the shipment",
     "duplicate": "nothing: this line repeats an earlier one, which is sent once",
     "conflict": (
-        "this order line was already confirmed with another tracking number; if this is a "
-        "second parcel, ask the operator to send it"
+        "this order line was already confirmed with another tracking number; if this one "
+        "replaces it, ask the operator to send it as a correction (python run.py correct "
+        "ORDER); if it is right as confirmed, nothing"
     ),
     "error": "correct the line and upload it again in a new file",
     "needs_attention": (

@@ -33,6 +33,7 @@ from ingest.readers import open_reader
 from processors import logs
 from processors.intake import file_sha256
 from processors.ledger.queries import (
+    ATTENTION,
     FileLine,
     files_to_report,
     iter_file_lines,
@@ -219,7 +220,7 @@ class ReportWriter:
 def status_note(ledger: Ledger, seller: str, *, simulated: bool) -> dict[str, Any]:
     counts = status_counts(ledger, seller)
     attention = []
-    for status in ("needs_attention", "error"):
+    for status in ATTENTION:
         for r in queue(ledger, status=status, seller=seller, limit=ATTENTION_LIMIT).rows:
             attention.append(
                 {

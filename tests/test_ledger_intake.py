@@ -6,6 +6,7 @@ import pytest
 from ledger_db import order, ship, status_of, take_in
 
 from feeds.model import LineError
+from processors.ledger.corrections import request_correction
 from processors.ledger.errors import UnaccountedLines
 from processors.ledger.queries import file_lines
 from processors.ledger.records import DuplicateFile, FileRecord
@@ -76,12 +77,12 @@ def test_confirmed_order_with_other_tracking_is_a_conflict(ledger: Ledger) -> No
     assert "already confirmed with tracking 1ZAAA" in (file_lines(ledger, rec.id)[0].message or "")
 
 
-def test_forced_conflict_goes_to_the_queue(ledger: Ledger) -> None:
+def test_conflict_sent_as_a_correction_goes_to_the_queue(ledger: Ledger) -> None:
     first = take_in(ledger, [ship(2, tracking="1ZAAA")], name="a.csv")
     ledger.mark_confirmed_elsewhere([file_lines(ledger, first.id)[0].line_id or 0], "shipped")
     rec = take_in(ledger, [ship(2, tracking="1ZBBB")], name="b.csv")
     conflict = file_lines(ledger, rec.id)[0].line_id or 0
-    ledger.force_conflict(conflict)
+    request_correction(ledger, line_id=conflict)
     assert status_of(ledger, conflict) == "in_queue"
 
 

@@ -146,6 +146,16 @@ def test_confirm_shipment_same_package_reference_edits_not_duplicates(
     assert sim.counters.package_edits == 1
 
 
+def test_confirm_shipment_same_package_reference_replaces_the_tracking_number(
+    api: Api, book: OrderBook
+) -> None:
+    assert _confirm(api, qty=2).status_code == 204
+    assert _confirm(api, qty=2, trackingNumber="1Z999AA10123456793").status_code == 204
+    order = book.get(ORDER)
+    assert order is not None
+    assert [s.tracking_number for s in order.shipments] == ["1Z999AA10123456793"]
+
+
 def test_confirm_shipment_new_package_for_shipped_item_is_400(api: Api) -> None:
     assert _confirm(api, qty=2).status_code == 204
     r = _confirm(api, ref="2", qty=1)

@@ -262,7 +262,7 @@ class FileIntake:
                 row[14] = (
                     f"already confirmed with tracking {p['tracking_number'] or '(none)'} "
                     f"(line {p['line_no']} of {p['name']}); not sent unless an operator "
-                    "forces it"
+                    f"sends it as a correction: python run.py correct {row[3]}"
                 )
                 self._conflicts += 1
             elif same_here:

@@ -25,6 +25,9 @@ from processors.ledger.store import Ledger
 S = LineStatus
 _IN_FLIGHT = [FeedState.PREPARED.value, FeedState.UPLOADED.value, FeedState.CREATED.value]
 _OPEN = [s.value for s in LineStatus if s not in ENDED]
+#: Ended lines that still wait for a person: listed wherever the queue is shown (the
+#: operator's queue and status, each seller's status note), never only counted.
+ATTENTION = [S.NEEDS_ATTENTION.value, S.ERROR.value, S.CONFLICT.value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +112,10 @@ def queue(
     limit: int = 100,
     offset: int = 0,
 ) -> QueuePage:
-    """Lines in one status (default: every status not yet ended), oldest first."""
+    """Lines in one status (default: every status not yet ended, and those waiting for a
+    person: ATTENTION), oldest first."""
     cond: list[Any] = [
-        lines.c.status == status if status is not None else lines.c.status.in_(_OPEN)
+        lines.c.status == status if status is not None else lines.c.status.in_(_OPEN + ATTENTION)
     ]
     if seller is not None:
         cond.append(lines.c.seller == seller)

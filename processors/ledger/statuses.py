@@ -22,7 +22,8 @@ class LineStatus(StrEnum):
     # Intake outcomes: the line was read and kept (so the result report mirrors the input
     # row for row) but is not sent. A duplicate repeats an order line already queued, sent
     # or confirmed with the same tracking; a conflict re-confirms a confirmed order line
-    # with a different tracking number and waits for an operator (force_conflict).
+    # with a different tracking number and waits for an operator to send it as a
+    # correction (processors.ledger.corrections: conflict -> in_queue -> confirmed).
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
 

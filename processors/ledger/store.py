@@ -455,6 +455,8 @@ class Ledger:
                     lines.c.seller == seller,
                     lines.c.status == S.IN_QUEUE,
                     lines.c.feed_id.is_(None),
+                    # Corrections never go in a feed (processors.ledger.corrections).
+                    lines.c.duplicate_of.is_(None),
                 )
                 .order_by(lines.c.id)
                 .limit(limit)
@@ -473,6 +475,8 @@ class Ledger:
                     lines.c.seller == seller,
                     lines.c.status == S.IN_QUEUE,
                     lines.c.feed_id.is_(None),
+                    # Corrections never go in a feed (processors.ledger.corrections).
+                    lines.c.duplicate_of.is_(None),
                 )
                 .order_by(lines.c.id)
                 .limit(limit)
@@ -1003,17 +1007,6 @@ class Ledger:
         vals: tuple[tuple[str, Any], ...] = (("result_code", code),) if code else ()
         self._move(conn, [_Move(r, to, message, r["feed_id"], vals) for r in rows])
 
-    def force_conflict(self, line_id: int) -> None:
-        """An operator decided the conflicting tracking number must be sent after all."""
-        with self._writing() as conn:
-            (r,) = self._lines_by_id(conn, [line_id])
-            if r["status"] != S.CONFLICT:
-                raise IllegalTransition(
-                    line_id, r["order_id"], r["status"], S.IN_QUEUE, "only a conflict is forced"
-                )
-            msg = "conflict forced by an operator: send this tracking number too"
-            self._move(conn, [_Move(r, S.IN_QUEUE, msg)])
-
     def set_ship_method(self, line_id: int, method: str | None) -> None:
         """Fill in the order's original ship method before the line is sent."""
         with self._writing() as conn:
@@ -1067,7 +1060,10 @@ _NOT_RESENDABLE = {
     S.CONFIRMED: "already confirmed; Amazon rejects a second confirmation",
     S.CANCELLED: "cancelled",
     S.DUPLICATE: "a duplicate of an earlier line; that line is the one to resend",
-    S.CONFLICT: "a conflict with a confirmed line; use force_conflict to send it",
+    S.CONFLICT: (
+        "its order line is confirmed with other tracking; to replace that tracking on "
+        "Amazon: python run.py correct ORDER"
+    ),
 }
 
 
