@@ -6,16 +6,24 @@ Kept thin on purpose: every command's work lives in a module a test can call dir
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.engine import make_url
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from config.settings import SellerSettings, Settings, load_settings
+from config.settings import (
+    SIMULATED_MERCHANT,
+    SellerSettings,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 from feeds.errors import ConfigError, ExitCode, ShipfeedError, UsageError, exit_codes_text
-from processors.convert import check_file, convert_file, convert_progress
+from processors.convert import check_file, convert_file, convert_progress, feed_target
 from processors.reports import file_summary_text, write_file_reports, write_validate_json
 
 
@@ -49,15 +57,45 @@ app = typer.Typer(
 )
 
 
-# --- validate / convert: check a file, or turn it into feed XML, by hand -----------------
+# --- settings: one loader for every command -----------------------------------------------
+
+SettingsOpt = Annotated[
+    Path | None, typer.Option("--settings", help="Settings TOML file (default: built-in).")
+]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Folder for inbox, outbox, archive, ledger.")
+]
 
 
-def _settings_from(path: Path | None) -> Settings:
-    """Settings for a one-off command; bad settings become a ConfigError (exit 78)."""
+@dataclass
+class GlobalOptions:
+    """--settings and --data-dir given before the command; they reach every command."""
+
+    settings_path: Path | None = None
+    data_dir: Path | None = None
+
+
+def _fail(exc: ShipfeedError) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(exc.exit_code)
+
+
+def _one(name: str, here: Path | None, before: Path | None) -> Path | None:
+    if here is not None and before is not None and here != before:
+        raise UsageError(f"{name} given twice with different values: {before} and {here}")
+    return here if here is not None else before
+
+
+def load(ctx: typer.Context, settings_path: Path | None, data_dir: Path | None) -> Settings:
+    """The settings for any command: its own --settings/--data-dir, or those given before
+    the command name. Bad settings become a ConfigError (exit 78) naming the key."""
+    given = ctx.find_object(GlobalOptions) or GlobalOptions()
+    path = _one("--settings", settings_path, given.settings_path)
+    folder = _one("--data-dir", data_dir, given.data_dir)
     try:
-        return load_settings(path)
-    except (ValueError, OSError) as exc:  # pydantic's ValidationError is a ValueError
-        raise ConfigError(f"settings: {exc}") from exc
+        return load_settings(path, **({} if folder is None else {"data_dir": folder}))
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _seller_from(settings: Settings, name: str | None) -> SellerSettings | None:
@@ -70,21 +108,39 @@ def _seller_from(settings: Settings, name: str | None) -> SellerSettings | None:
         raise ConfigError(f"no seller named '{name}' in the settings (known: {known})") from exc
 
 
+def _merchant_of(settings: Settings, seller: SellerSettings | None) -> str:
+    """--merchant's default: the merchant id of the chosen seller, or of the only one."""
+    if seller is None and len(settings.sellers) == 1:
+        seller = settings.sellers[0]
+    if seller is None:
+        names = ", ".join(s.name for s in settings.sellers)
+        raise UsageError(f"name --merchant or --seller (the settings list {names})")
+    if seller.merchant_id == SIMULATED_MERCHANT:
+        raise UsageError(
+            "name --merchant: the settings give no merchant id (add a [[sellers]] entry "
+            "with merchant_id, or pass --merchant ID)"
+        )
+    return seller.merchant_id
+
+
+# --- validate / convert: check a file, or turn it into feed XML, by hand -----------------
+
+
 @app.command()
 def validate(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The seller's file: CSV, TSV/TXT or XLSX.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    settings_path: Annotated[Path | None, typer.Option("--settings")] = None,
+    settings_path: SettingsOpt = None,
     seller: Annotated[str | None, typer.Option(help="Use this seller's column map.")] = None,
 ) -> None:
     """Check every line of FILE; exit 0 all valid, 1 some lines rejected, 2 file rejected."""
     try:
-        settings = _settings_from(settings_path)
+        settings = load(ctx, settings_path, None)
         chosen = _seller_from(settings, seller)
         outcome = check_file(file, settings, chosen)
     except ShipfeedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from exc
+        raise _fail(exc) from exc
     with outcome:
         if as_json:
             write_validate_json(outcome, sys.stdout)
@@ -95,25 +151,36 @@ def validate(
 
 @app.command()
 def convert(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The seller's file: CSV, TSV/TXT or XLSX.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="The feed XML to write.")],
-    merchant: Annotated[str, typer.Option("--merchant", help="Seller (merchant) id.")],
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="The feed XML to write, or a folder for it.")
+    ],
+    merchant: Annotated[
+        str | None,
+        typer.Option(
+            "--merchant", help="Seller (merchant) id; default: the seller's, from the settings."
+        ),
+    ] = None,
     max_messages: Annotated[int | None, typer.Option(min=1)] = None,
-    settings_path: Annotated[Path | None, typer.Option("--settings")] = None,
+    settings_path: SettingsOpt = None,
     seller: Annotated[str | None, typer.Option(help="Use this seller's column map.")] = None,
 ) -> None:
     """Write FILE's valid lines as Order Fulfillment XML, split into OUT-1, OUT-2... if needed.
 
-    The file's report (CSV and JSON) is written beside OUT.
+    OUT may be a folder: the feed is then FOLDER/FILE-NAME.xml. The file's report (CSV
+    and JSON) is written beside the feed.
     """
     try:
-        settings = _settings_from(settings_path)
+        settings = load(ctx, settings_path, None)
         chosen = _seller_from(settings, seller)
+        merchant_id = merchant if merchant is not None else _merchant_of(settings, chosen)
+        out = feed_target(file, out)
         with convert_progress(file) as progress:
             outcome = convert_file(
                 file,
                 out,
-                merchant_id=merchant,
+                merchant_id=merchant_id,
                 settings=settings,
                 max_messages=max_messages,
                 progress=progress,
@@ -124,8 +191,7 @@ def convert(
             typer.echo(file_summary_text(outcome))
             typer.echo("report: " + ", ".join(str(p) for p in reports))
     except ShipfeedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from exc
+        raise _fail(exc) from exc
     raise typer.Exit(outcome.exit_code)
 
 
@@ -181,13 +247,6 @@ def simulator(
 
 # --- the service and the operator commands (logic in processors/service.py, operator.py) --
 
-SettingsOpt = Annotated[
-    Path | None, typer.Option("--settings", help="Settings TOML file (default: built-in).")
-]
-DataDirOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Folder for inbox, outbox, archive, ledger.")
-]
-
 
 @app.callback(invoke_without_command=True, epilog="Exit codes: " + exit_codes_text() + ".")
 def serve(
@@ -196,8 +255,9 @@ def serve(
         bool, typer.Option("--once", help="Process the inbox, wait for Amazon, exit.")
     ] = False,
     timeout: Annotated[
-        float, typer.Option(min=0, help="--once: give up waiting after this many seconds.")
-    ] = 600.0,
+        float | None,
+        typer.Option(min=0, help="--once: give up waiting after this many seconds [600]."),
+    ] = None,
     settings_path: SettingsOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
@@ -206,19 +266,22 @@ def serve(
     With --once: take the inbox, wait for Amazon's answers, write the reports and exit
     with a code from the table below.
     """
-    if ctx.invoked_subcommand is not None:
-        return
-    from processors.service import Service, settings_from
-
+    ctx.obj = GlobalOptions(settings_path, data_dir)
     try:
-        settings = settings_from(settings_path, data_dir)
-        service = Service.start(settings, once=once)
+        if ctx.invoked_subcommand is not None:
+            if once or timeout is not None:
+                raise UsageError("--once and --timeout run the service: give them no command")
+            return
+        if timeout is not None and not once:
+            raise UsageError("--timeout applies to --once")
+        from processors.service import Service
+
+        service = Service.start(load(ctx, None, None), once=once)
     except ShipfeedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from exc
+        raise _fail(exc) from exc
     with service, service.signals():
         if once:
-            outcome = service.run_once(timeout)
+            outcome = service.run_once(600.0 if timeout is None else timeout)
             typer.echo(
                 f"{'SIMULATED: ' if service.simulated else ''}{len(outcome.files)} files, "
                 f"{len(outcome.reports)} result reports, {outcome.open_lines} lines in flight; "
@@ -231,20 +294,26 @@ def serve(
     raise typer.Exit(code)
 
 
-def _operator_ledger(settings_path: Path | None, data_dir: Path | None) -> Any:
+def _operator_ledger(settings: Settings) -> Any:
+    """The ledger the operator commands read and change; never a new one.
+
+    A typo in --data-dir would otherwise create an empty ledger there and report zero
+    lines, which reads like "nothing happened" instead of "wrong folder".
+    """
     from processors.operator import open_ledger
-    from processors.service import settings_from
 
-    return open_ledger(settings_from(settings_path, data_dir))
-
-
-def _fail(exc: ShipfeedError) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(exc.exit_code)
+    url = make_url(settings.resolved_ledger_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        raise ConfigError(
+            f"no ledger at {url.database}",
+            hint="check --data-dir and --settings; the service creates the ledger on its first run",
+        )
+    return open_ledger(settings)
 
 
 @app.command()
 def status(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     seller: Annotated[str | None, typer.Option(help="Only this seller.")] = None,
     settings_path: SettingsOpt = None,
@@ -254,7 +323,7 @@ def status(
     from processors import operator as op
 
     try:
-        with _operator_ledger(settings_path, data_dir) as ledger:
+        with _operator_ledger(load(ctx, settings_path, data_dir)) as ledger:
             data = op.status_data(ledger, seller)
     except ShipfeedError as exc:
         raise _fail(exc) from exc
@@ -263,6 +332,7 @@ def status(
 
 @app.command("queue")
 def queue_cmd(
+    ctx: typer.Context,
     status_: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
     seller: Annotated[str | None, typer.Option(help="Only this seller.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many lines.")] = 100,
@@ -280,7 +350,7 @@ def queue_cmd(
         if status_ is not None and status_ not in {s.value for s in LineStatus}:
             known = ", ".join(s.value for s in LineStatus)
             raise UsageError(f"unknown status {status_!r} (known: {known})")
-        with _operator_ledger(settings_path, data_dir) as ledger:
+        with _operator_ledger(load(ctx, settings_path, data_dir)) as ledger:
             data = op.queue_data(ledger, status_, seller, limit)
     except ShipfeedError as exc:
         raise _fail(exc) from exc
@@ -292,6 +362,7 @@ def queue_cmd(
 
 @app.command()
 def order(
+    ctx: typer.Context,
     order_id: Annotated[str, typer.Argument(metavar="ORDER", help="Amazon order id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     settings_path: SettingsOpt = None,
@@ -301,7 +372,7 @@ def order(
     from processors import operator as op
 
     try:
-        with _operator_ledger(settings_path, data_dir) as ledger:
+        with _operator_ledger(load(ctx, settings_path, data_dir)) as ledger:
             data = op.order_data(ledger, order_id)
     except ShipfeedError as exc:
         raise _fail(exc) from exc
@@ -310,6 +381,7 @@ def order(
 
 @app.command()
 def resend(
+    ctx: typer.Context,
     orders: Annotated[list[str] | None, typer.Argument(metavar="[ORDER]...")] = None,
     errors: Annotated[bool, typer.Option("--errors", help="Every line in error.")] = False,
     stuck: Annotated[
@@ -325,13 +397,12 @@ def resend(
     from datetime import timedelta
 
     from processors import operator as op
-    from processors.service import settings_from
 
     try:
         if not (orders or errors or stuck):
             raise UsageError("name orders, or use --errors or --stuck")
-        settings = settings_from(settings_path, data_dir)
-        with op.open_ledger(settings) as ledger:
+        settings = load(ctx, settings_path, data_dir)
+        with _operator_ledger(settings) as ledger:
             result = ledger.resend(
                 order_ids=orders or [],
                 errors=errors,
@@ -375,13 +446,14 @@ def correct(
 
 @app.command()
 def cancel(
+    ctx: typer.Context,
     order_id: Annotated[str, typer.Argument(metavar="ORDER", help="Amazon order id.")],
     settings_path: SettingsOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Cancel ORDER's unsent lines: they are never confirmed to Amazon."""
     try:
-        with _operator_ledger(settings_path, data_dir) as ledger:
+        with _operator_ledger(load(ctx, settings_path, data_dir)) as ledger:
             ids = ledger.cancel(order_id)
     except ShipfeedError as exc:
         raise _fail(exc) from exc

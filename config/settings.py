@@ -8,25 +8,72 @@ as ``SecretStr`` so that printing settings or logging them never shows them.
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 
+#: The merchant id of the seller made up when the settings list none: a placeholder the
+#: simulator accepts, never a real seller's id.
+SIMULATED_MERCHANT = "SIMULATED"
 
-class ValidationSettings(BaseModel):
+#: Ledger backends shipfeed is built and tested for.
+LEDGER_BACKENDS = ("sqlite", "postgresql")
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message names the file, the key path and why.
+
+    Raised by :func:`load_settings` for every kind of problem (unreadable file, TOML
+    syntax, unknown key, bad value) so callers have one thing to catch.
+    """
+
+
+class Section(BaseModel):
+    """A settings section: an unknown key is an error, never silently ignored (a
+    misspelled ``batch_interval`` would otherwise leave the default in force), and
+    infinite or NaN numbers are refused (an infinite interval never runs its step)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _known_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)"
+        ) from exc
+    return name
+
+
+class ValidationSettings(Section):
     timezone: str = "UTC"  # the seller's zone, for ship dates written without one
     future_tolerance_minutes: int = Field(60, ge=0)  # clocks differ; beyond this is an error
     max_age_days: int = Field(60, ge=1)  # older ship dates are almost surely typos
     strict_tracking: bool = False  # tracking format mismatch: warning (False) or error (True)
     date_order: Literal["US", "EU"] = "US"  # how to read 03/04/2026
 
+    _timezone = field_validator("timezone")(_known_timezone)
 
-class FeedSettings(BaseModel):
+
+class FeedSettings(Section):
     document_version: str = "1.01"
     # Amazon's feed guidance: keep XML feeds well under 10 MB and, for order feeds,
     # batch rather than send tiny feeds; createFeed is throttled to one call per two minutes.
@@ -34,7 +81,7 @@ class FeedSettings(BaseModel):
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
 
 
-class SpApiSettings(BaseModel):
+class SpApiSettings(Section):
     region: Literal["NA", "EU", "FE"] = "NA"
     endpoint: str | None = None  # any URL overrides the region's endpoint (the simulator)
     token_url: str = "https://api.amazon.com/auth/o2/token"
@@ -46,17 +93,17 @@ class SpApiSettings(BaseModel):
     order_lookups_per_batch: int = Field(100, ge=0)
 
 
-class SimulatorSettings(BaseModel):
+class SimulatorSettings(Section):
     """The built-in SP-API simulator used when no SP-API credentials are set."""
 
     enabled: Literal["auto", "always", "never"] = "auto"
     host: str = "127.0.0.1"
     port: int = 0  # 0: a free port
-    processing_delay_seconds: float = 1.0
+    processing_delay_seconds: float = Field(1.0, ge=0)
     auto_create_orders: bool = True
 
 
-class ServiceSettings(BaseModel):
+class ServiceSettings(Section):
     batch_interval_seconds: float = Field(300.0, gt=0)  # "batches sent every few minutes"
     poll_interval_seconds: float = Field(60.0, gt=0)
     inbox_scan_seconds: float = Field(30.0, gt=0)  # rescan for what events missed
@@ -67,14 +114,14 @@ class ServiceSettings(BaseModel):
     archive_retention_days: int = Field(90, ge=1)
 
 
-class EmailSettings(BaseModel):
+class EmailSettings(Section):
     enabled: bool = False  # Amazon emails buyers itself; this is an opt-in extra
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     sender: str = "shipping@example.com"
 
 
-class SellerSettings(BaseModel):
+class SellerSettings(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     merchant_id: str
     marketplace_id: str = "ATVPDKIKX0DER"  # amazon.com
@@ -94,13 +141,13 @@ class SellerSettings(BaseModel):
     settle_seconds: float | None = Field(None, ge=0)
 
 
-class SftpSecret(BaseModel):
+class SftpSecret(Section):
     password: SecretStr | None = None
     private_key_path: str | None = None
     private_key_passphrase: SecretStr | None = None
 
 
-class Secrets(BaseModel):
+class Secrets(Section):
     lwa_client_id: SecretStr | None = None
     lwa_client_secret: SecretStr | None = None
     lwa_refresh_token: SecretStr | None = None
@@ -115,7 +162,7 @@ class Settings(BaseSettings):
     """Everything shipfeed is told. Environment: SHIPFEED_<SECTION>__<KEY>."""
 
     model_config = SettingsConfigDict(
-        env_prefix="SHIPFEED_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="SHIPFEED_", env_nested_delimiter="__", extra="forbid", allow_inf_nan=False
     )
 
     data_dir: Path = Path("var")
@@ -131,8 +178,17 @@ class Settings(BaseSettings):
 
     @field_validator("ledger_url")
     @classmethod
-    def _no_password_in_file(cls, v: str | None) -> str | None:
-        return v or None
+    def _sqlite_or_postgresql(cls, v: str | None) -> str | None:
+        """Refused at start: any other URL would only fail at the first ledger step."""
+        if not v:
+            return None
+        try:
+            backend = make_url(v).get_backend_name()
+        except ArgumentError:
+            raise ValueError("not a database URL (sqlite:///PATH or postgresql://...)") from None
+        if backend not in LEDGER_BACKENDS:
+            raise ValueError(f"the ledger runs on SQLite or PostgreSQL, not {backend}")
+        return v
 
     @model_validator(mode="after")
     def _default_seller(self) -> Settings:
@@ -140,7 +196,7 @@ class Settings(BaseSettings):
             self.sellers = [
                 SellerSettings(
                     name="default",
-                    merchant_id="SIMULATED",
+                    merchant_id=SIMULATED_MERCHANT,
                     inbox=str(self.data_dir / "inbox"),
                     outbox=str(self.data_dir / "outbox"),
                 )
@@ -194,23 +250,49 @@ _SECRET_KEYS = ("lwa_client_id", "lwa_client_secret", "lwa_refresh_token")
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
-    """Read the settings file (or the built-in defaults) and the environment.
+    """The one way settings are read: the file (or the built-in defaults), then the
+    environment, with ``overrides`` (the command line's --data-dir) on top.
 
-    Raises pydantic's ValidationError, or ValueError naming a secret put in the settings
-    file; the command line turns both into a ConfigError.
+    Every problem is a SettingsError naming the file and the full key path, so an operator
+    can find the line to fix; the command line turns it into exit code 78.
     """
     data: dict[str, Any] = {}
     if path is not None:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        data = _read_toml(path)
         for key in (*_SECRET_KEYS, "secrets", "password"):
             if key in data or key in data.get("spapi", {}):
-                raise ValueError(
+                raise SettingsError(
                     f"{path}: '{key}' must not be in the settings file; put secrets in the "
                     "environment or the file named by SHIPFEED_SECRETS_FILE"
                 )
     data.update(overrides)
-    return Settings(**data)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise SettingsError(f"settings{f' {path}' if path else ''}: {problems(exc)}") from exc
+
+
+def problems(exc: ValidationError) -> str:
+    """Each problem as ``full.key.path: why``, without echoing the value (it may be secret)."""
+    out = []
+    for e in exc.errors():
+        where = ""
+        for part in e["loc"]:
+            where += f"[{part}]" if isinstance(part, int) else f"{'.' if where else ''}{part}"
+        why = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        why = why.removeprefix("Value error, ")
+        out.append(f"{where or '(top level)'}: {why}")
+    return "; ".join(out)
+
+
+def _read_toml(path: Path | str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:  # its message names the line and column
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
 
 def load_secrets(environ: dict[str, str] | None = None) -> Secrets:
@@ -222,10 +304,35 @@ def load_secrets(environ: dict[str, str] | None = None) -> Secrets:
     data: dict[str, Any] = {}
     secrets_file = env.get("SHIPFEED_SECRETS_FILE")
     if secrets_file:
-        with open(secrets_file, "rb") as fh:
-            data = tomllib.load(fh)
+        data = _read_toml(secrets_file)
     for key in _SECRET_KEYS:
         value = env.get(f"SHIPFEED_{key.upper()}")
         if value:
             data[key] = value
-    return Secrets(**data)
+    try:
+        return Secrets(**data)
+    except ValidationError as exc:
+        where = secrets_file or "secrets"
+        raise SettingsError(f"{where}: {problems(exc)}") from None  # the cause quotes values
+
+
+def secrets_file_warning(environ: dict[str, str] | None = None) -> str | None:
+    """A warning when the secrets file can be read by its group or by others.
+
+    Not refused: the operator may share it with a service group on purpose; but it holds
+    the Amazon login, so every start says so until the mode is fixed.
+    """
+    env = os.environ if environ is None else environ
+    secrets_file = env.get("SHIPFEED_SECRETS_FILE")
+    if not secrets_file:
+        return None
+    try:
+        mode = os.stat(secrets_file).st_mode
+    except OSError:
+        return None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return (
+            f"the secrets file {secrets_file} is readable by others (mode "
+            f"{stat.S_IMODE(mode):o}); run chmod 600 {secrets_file}"
+        )
+    return None

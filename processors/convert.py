@@ -143,6 +143,14 @@ def check_file(
         return outcome
 
 
+def feed_target(source: Path, out: Path) -> Path:
+    """Where the feed goes: ``out`` itself, or SOURCE-NAME.xml inside it when ``out`` is
+    an existing folder (or is written with a trailing slash)."""
+    if out.is_dir() or str(out).endswith(("/", os.sep)):
+        return out / f"{Path(source).stem}.xml"
+    return out
+
+
 def convert_file(
     path: Path,
     out: Path,
@@ -231,8 +239,12 @@ def _convert_once(
         _remove(temps)
         return outcome
     outcome.outputs = part_paths(out, len(parts))
-    for temp, final in zip(temps, outcome.outputs, strict=True):
-        os.replace(temp, final)
+    try:
+        for temp, final in zip(temps, outcome.outputs, strict=True):
+            os.replace(temp, final)
+    except BaseException:
+        _remove([t for t in temps if t.exists()])  # no hidden half-done feed stays behind
+        raise
     return outcome
 
 

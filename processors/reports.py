@@ -236,6 +236,13 @@ def file_summary_text(outcome: FileOutcome, max_errors: int = 20) -> str:
         out.append(f"  line {e.line}{column}{value}: {e.reason}")
     if len(outcome.errors) > len(shown):
         out.append(f"  ... and {len(outcome.errors) - len(shown)} more errors in the report")
+    warned = outcome.warnings.head(max_errors)
+    for w in warned:
+        column = f" [{w.column}]" if w.column else ""
+        value = f" {w.value!r}" if w.value else ""
+        out.append(f"  warning: line {w.line}{column}{value}: {w.reason}")
+    if len(outcome.warnings) > len(warned):
+        out.append(f"  ... and {len(outcome.warnings) - len(warned)} more warnings in the report")
     return "\n".join(out)
 
 

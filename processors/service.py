@@ -18,14 +18,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import schedule
-from pydantic import ValidationError
 
-from config.settings import Secrets, SellerSettings, Settings, load_secrets, load_settings
+from config.settings import (
+    Secrets,
+    SellerSettings,
+    Settings,
+    SettingsError,
+    load_secrets,
+    secrets_file_warning,
+)
 from feeds.errors import ConfigError, CredentialsError, ExitCode, TransientError
 from feeds.simulator import Simulator, SimulatorConfig, start_simulator
 from feeds.spapi.client import REGION_ENDPOINTS, SpApiClient
@@ -44,21 +49,6 @@ from processors.tracker import run_tracking
 
 #: The exit codes of ``--once`` are the one table in feeds/errors.py.
 RunExit = ExitCode
-
-
-def settings_from(path: Path | None, data_dir: Path | None = None) -> Settings:
-    """Load and validate the settings; every problem becomes a ConfigError naming the field."""
-    overrides: dict[str, Any] = {} if data_dir is None else {"data_dir": data_dir}
-    try:
-        return load_settings(path, **overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-            for e in exc.errors()
-        )
-        raise ConfigError(f"settings{f' {path}' if path else ''}: {problems}") from exc
-    except (ValueError, OSError) as exc:  # a secret in the file, an unreadable file, bad TOML
-        raise ConfigError(f"settings: {exc}") from exc
 
 
 class EagerLedger(Ledger):
@@ -149,11 +139,17 @@ class Service:
         once: bool = False,
     ) -> Service:
         """Open everything, in an order that leaves nothing behind if a step fails."""
-        secrets = secrets if secrets is not None else load_secrets()
+        if secrets is None:
+            try:
+                secrets = load_secrets()
+            except SettingsError as exc:
+                raise ConfigError(str(exc)) from None  # the cause may quote a secret
         simulated = wants_simulator(settings, secrets)
         logs.configure(
             level=settings.log_level, simulated=simulated, secrets=secret_values(secrets)
         )
+        if warning := secrets_file_warning():
+            logs.event("secrets_file_readable", logging.WARNING, warning=warning)
         with _closing_on_error() as undo:
             ledger = (EagerLedger if once else Ledger).open(
                 settings.resolved_ledger_url, max_resends=settings.service.max_resends

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -97,6 +98,37 @@ def test_cancel_queued_order_then_refuses_confirmed(data: Path) -> None:
     assert code == 0 and "cancelled 1 line" in out
     code, out = cli("cancel", order_id(1), "--data-dir", str(data))
     assert code == 65 and "already" in out
+
+
+def test_data_dir_given_before_the_command_reaches_it(data: Path) -> None:
+    code, out = cli("--data-dir", str(data), "status", "--json")
+    assert code == 0, out
+    assert json.loads(out)["counts"]["confirmed"] == 3
+
+
+@pytest.mark.parametrize("command", [["status"], ["queue"], ["order", "111-0000001-0000001"]])
+def test_read_only_commands_never_create_a_missing_data_dir(
+    tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "typo"
+    code, out = cli(*command, "--data-dir", str(missing))
+    assert code == 78 and "no ledger at" in out
+    assert not missing.exists()
+
+
+def test_unknown_order_hint_names_commands_that_work(data: Path) -> None:
+    code, out = cli("order", "999-9999999-9999999", "--data-dir", str(data))
+    assert code == 65 and "no such order" in out
+    hinted = re.findall(r"`python run.py ([^`]+)`", out)
+    assert hinted
+    for command in hinted:
+        code, shown = cli(*command.split(), "--data-dir", str(data))
+        assert code == 0, shown
+
+
+def test_once_with_a_command_is_a_usage_error(data: Path) -> None:
+    code, out = cli("--once", "status", "--data-dir", str(data))
+    assert code == 64 and "--once" in out
 
 
 def test_invalid_settings_exit_78_naming_the_field(tmp_path: Path) -> None:

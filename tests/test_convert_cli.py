@@ -180,3 +180,54 @@ def test_convert_creates_the_output_folder(tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "--settings", str(settings_file(tmp_path))])
     assert result.exit_code == 0
     assert schema_valid(out)
+
+
+WARNED = "Order ID,Ship Date,Carrier,Tracking #\n111-1111111-1111111,2026-01-02,FedEx,1234\n"
+
+
+def test_validate_prints_each_warning_not_only_their_count(tmp_path: Path) -> None:
+    src = write(tmp_path, WARNED)
+    result = runner.invoke(app, ["validate", str(src), "--settings", str(settings_file(tmp_path))])
+    assert result.exit_code == 0
+    assert "warning: line 2 [Tracking #] '1234'" in result.stdout
+
+
+def test_settings_given_before_the_command_reach_it(tmp_path: Path) -> None:
+    src = write(tmp_path, GOOD)  # shipped in 2026-01: valid only with the file's max_age_days
+    args = ["--settings", str(settings_file(tmp_path)), "validate", str(src), "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+
+
+def test_convert_into_a_folder_writes_the_feed_there(tmp_path: Path) -> None:
+    src = write(tmp_path, GOOD)
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["convert", str(src), "-o", str(out), "--merchant", "A1B2C3"]
+    result = runner.invoke(app, [*args, "--settings", str(settings_file(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "orders.csv.report.csv",
+        "orders.csv.report.json",
+        "orders.xml",
+    ]
+    assert list(tmp_path.glob(".*.tmp")) == []
+
+
+def test_convert_merchant_defaults_to_the_sellers_merchant_id(tmp_path: Path) -> None:
+    settings = settings_file(tmp_path)
+    seller = '[[sellers]]\nname = "acme"\nmerchant_id = "A2ACME"\ninbox = "i"\noutbox = "o"\n'
+    settings.write_text(settings.read_text() + seller)
+    src = write(tmp_path, GOOD)
+    out = tmp_path / "feed.xml"
+    result = runner.invoke(app, ["convert", str(src), "-o", str(out), "--settings", str(settings)])
+    assert result.exit_code == 0, result.output
+    assert b"<MerchantIdentifier>A2ACME</MerchantIdentifier>" in out.read_bytes()
+
+
+def test_convert_without_any_merchant_id_is_a_usage_error(tmp_path: Path) -> None:
+    src = write(tmp_path, GOOD)
+    args = ["convert", str(src), "-o", str(tmp_path / "f.xml")]
+    result = runner.invoke(app, [*args, "--settings", str(settings_file(tmp_path))])
+    assert result.exit_code == 64 and "--merchant" in result.output
+    assert not (tmp_path / "f.xml").exists()
