@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from feeds.errors import TransientError
 from feeds.model import Item, Package
-from feeds.spapi.errors import InvalidRequest, NotFound
+from feeds.spapi.errors import ShipmentRejected
 from feeds.spapi.orders import CannotConfirmDirectly
 from processors.context import Context
 from processors.ledger.corrections import Correction, claim_corrections
@@ -62,7 +62,7 @@ def send_corrections(ctx: Context, seller_name: str, marketplace_id: str) -> Cor
                 claim.refused(c, None, f"correction not sent: {exc.message}")
                 result.refused.extend(ids)
                 continue
-            except (InvalidRequest, NotFound) as exc:
+            except ShipmentRejected as exc:  # Amazon's verdict; anything else stops the step
                 what = exc.amazon_message or exc.message
                 advice = f"; {FEED_PACKAGE_ADVICE}" if c.by_feed else ""
                 claim.refused(c, exc.code, f"Amazon refused the correction: {what}{advice}")
