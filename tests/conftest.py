@@ -39,3 +39,18 @@ from lifecycle_support import world, world_factory  # noqa: E402, F401
 
 # -- email: a real SMTP server on loopback (tests/smtp_support.py) ----------------------
 from smtp_support import smtp  # noqa: E402, F401
+
+# -- spec: Amazon's official files from SHIPFEED_AMAZON_SPEC (tests/amazon_spec.py) ------
+# isort: split
+from amazon_spec import summary_line  # noqa: E402
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say once, not per test, that the checks against Amazon's files did not run, and why."""
+    reasons = [
+        str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
+        for report in terminalreporter.stats.get("skipped", [])
+    ]
+    line = summary_line(reasons)
+    if line is not None:
+        terminalreporter.write_line(line, yellow=True, bold=True)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from amazon_spec import official
 from lxml import etree
 
 from feeds.carriers import (
@@ -18,33 +17,32 @@ from feeds.carriers import (
     ups_check_digit_ok,
 )
 
-SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "spec" / "amazon" / "xsd"
 
-
-def xsd_carrier_codes() -> set[str]:
-    base = etree.parse(str(SPEC / "amzn-base.xsd"))
+def xsd_carrier_codes() -> list[str]:
+    """Amazon's CarrierCode enumeration in document order, each value once (Fastway is listed
+    twice in the schema)."""
+    base = etree.parse(str(official("xsd/amzn-base.xsd")))
     xsd = "{http://www.w3.org/2001/XMLSchema}"
-    values = {
+    values = [
         str(enum.get("value"))
         for element in base.iter(f"{xsd}element")
         if element.get("name") == "CarrierCode"
         for enum in element.iter(f"{xsd}enumeration")
-    }
+    ]
     assert values, "CarrierCode enumeration not found in amzn-base.xsd"
-    return values
+    return list(dict.fromkeys(values))
 
 
 def test_carrier_codes_are_the_published_list_in_order() -> None:
-    published = [v for v in (SPEC / "carrier-codes.txt").read_text("utf-8").splitlines() if v]
-    assert list(CARRIER_CODES) == published
+    assert list(CARRIER_CODES) == xsd_carrier_codes()
 
 
 def test_every_carrier_code_is_in_the_schema_enumeration() -> None:
-    assert set(CARRIER_CODES) <= xsd_carrier_codes()
+    assert set(CARRIER_CODES) <= set(xsd_carrier_codes())
 
 
 def test_every_alias_maps_to_a_code_in_the_schema_enumeration() -> None:
-    assert set(ALIASES.values()) <= xsd_carrier_codes()
+    assert set(ALIASES.values()) <= set(xsd_carrier_codes())
 
 
 def test_every_carrier_with_a_tracking_check_is_a_real_code() -> None:

@@ -7,13 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from amazon_spec import envelope_schema
 from lxml import etree
 from typer.testing import CliRunner
 
 from run import app
 
 ROOT = Path(__file__).resolve().parents[1]
-XSD = ROOT.parent / "shared" / "spec" / "amazon" / "xsd" / "amzn-envelope-orderfulfillment.xsd"
 runner = CliRunner()
 
 GOOD = (
@@ -128,7 +128,7 @@ def convert(tmp_path: Path, text: str, *extra: str) -> tuple[int, Path]:
 
 
 def schema_valid(path: Path) -> bool:
-    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    schema = envelope_schema()
     return schema.validate(etree.parse(str(path)))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from amazon_spec import envelope_schema
 from lxml import etree
 
 from config.settings import load_settings
@@ -12,12 +13,11 @@ from processors.convert import check_file, convert_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
-XSD = ROOT.parent / "shared" / "spec" / "amazon" / "xsd" / "amzn-envelope-orderfulfillment.xsd"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def schema() -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(XSD)))
+    return envelope_schema()
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 import pytest
+from amazon_spec import envelope_schema
 from lxml import etree
 
 from feeds.model import FIELDS, Item, Package, RowChunk
@@ -18,15 +19,6 @@ from feeds.packages import CompactPackage, PackageGrouper
 from feeds.rules import RuleContext, validate_chunk
 from feeds.xmlfeed import FeedPart, FeedWriteError, FeedWriter, feed_bytes
 
-XSD = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "spec"
-    / "amazon"
-    / "xsd"
-    / "amzn-envelope-orderfulfillment.xsd"
-)
-SCHEMA = etree.XMLSchema(etree.parse(str(XSD)))
 DAY = datetime(2026, 11, 19, 15, 30, tzinfo=ZoneInfo("America/New_York"))
 
 
@@ -47,7 +39,8 @@ def package(n: int = 1, **changes: object) -> Package:
 
 def valid(data: bytes) -> etree._Element:
     root = etree.fromstring(data)
-    assert SCHEMA.validate(root), SCHEMA.error_log
+    schema = envelope_schema()
+    assert schema.validate(root), schema.error_log
     return root
 
 
