@@ -40,6 +40,7 @@ from processors import logs
 from processors.batcher import run_batch
 from processors.context import Context
 from processors.intake import IntakeResult, intake_ready
+from processors.ledger.identity import from_settings, record_or_refuse, refuse_before_opening
 from processors.ledger.queries import status_counts
 from processors.ledger.records import FeedRow
 from processors.ledger.store import Ledger
@@ -150,6 +151,8 @@ class Service:
         )
         if warning := secrets_file_warning():
             logs.event("secrets_file_readable", logging.WARNING, warning=warning)
+        amazon = from_settings(settings, simulated=simulated)
+        refuse_before_opening(settings.resolved_ledger_url, amazon)  # before any migration
         with _closing_on_error() as undo:
             ledger = (EagerLedger if once else Ledger).open(
                 settings.resolved_ledger_url, max_resends=settings.service.max_resends
@@ -199,6 +202,9 @@ class Service:
             for s in sellers:
                 undo.append(s.inbox.close)
                 undo.append(s.outbox.close)
+            # Recorded once the start cannot fail any more; from here ctx.simulated is
+            # what the ledger recorded, since a start that disagrees is refused.
+            record_or_refuse(ledger, amazon)
         logs.event(
             "service_started",
             simulated=simulated,

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -179,4 +180,18 @@ events = Table(
     Column("feed_id", Integer),
     Column("message", Text),
     Index(None, "line_id", "id"),
+)
+
+# Which Amazon each seller's lines are confirmed with (processors/ledger/identity.py),
+# written by the first service start and never changed after: a line's seller row tells
+# for good whether its confirmation was real or simulated.
+amazon_identity = Table(
+    "amazon_identity",
+    metadata,
+    Column("seller", String(100), primary_key=True),
+    Column("simulated", Boolean, nullable=False),
+    Column("region", String(10)),  # NULL for the simulator
+    Column("endpoint", Text, nullable=False),
+    Column("merchant_id", String(100), nullable=False),
+    _ts("recorded_at"),
 )
