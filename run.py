@@ -420,6 +420,7 @@ def resend(
 
 @app.command()
 def correct(
+    ctx: typer.Context,
     order_id: Annotated[
         str | None, typer.Argument(metavar="[ORDER]", help="Amazon order id.")
     ] = None,
@@ -434,11 +435,10 @@ def correct(
     """
     from processors import operator as op
 
-    if (order_id is None) == (line is None):
-        typer.echo("error: name an ORDER or a --line ID (one of them)", err=True)
-        raise typer.Exit(64)
     try:
-        with _operator_ledger(settings_path, data_dir) as ledger:
+        if (order_id is None) == (line is None):
+            raise UsageError("name an ORDER or a --line ID (one of them)")
+        with _operator_ledger(load(ctx, settings_path, data_dir)) as ledger:
             typer.echo(op.correct_text(ledger, op.correct(ledger, order_id, line)))
     except ShipfeedError as exc:
         raise _fail(exc) from exc
