@@ -36,7 +36,7 @@ from feeds.model import LineWarning
 from ingest.inbox import ClaimedFile, Inbox, Outbox, iter_chunks
 from ingest.readers import open_reader
 from processors.context import Context
-from processors.convert import FileOutcome, rule_context
+from processors.convert import CHUNK_ROWS, FileOutcome, rule_context
 from processors.ledger.fileintake import FileIntake
 from processors.ledger.queries import iter_file_lines
 from processors.ledger.records import DuplicateFile, FileRecord
@@ -226,7 +226,13 @@ def _read_into(
     round; the caller rolls back and calls again with ``start`` the order it names.
     """
     rules = rule_context(ctx.settings, ctx.clock(), seller)
-    reader = open_reader(stream, name, column_map=seller.column_map or None, sheet=seller.sheet)
+    reader = open_reader(
+        stream,
+        name,
+        column_map=seller.column_map or None,
+        sheet=seller.sheet,
+        chunk_rows=CHUNK_ROWS,
+    )
     outcome.info = reader.info
     dates = FileDates(name, rules.date_order, start)
     # Compact rows, not Shipments: a million Shipment objects cost more than their inserts.
