@@ -140,6 +140,11 @@ class SellerSettings(Section):
     strict_tracking: bool | None = None
     settle_seconds: float | None = Field(None, ge=0)
 
+    @field_validator("timezone")
+    @classmethod
+    def _own_timezone(cls, v: str | None) -> str | None:
+        return None if v is None else _known_timezone(v)
+
 
 class SftpSecret(Section):
     password: SecretStr | None = None

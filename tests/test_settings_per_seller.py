@@ -15,8 +15,7 @@ import pytest
 from lxml import etree
 from service_support import order_lines, service, settings_for, write_orders
 
-from config.settings import SellerSettings, Settings
-from feeds.errors import ConfigError
+from config.settings import SellerSettings, Settings, SettingsError, load_settings
 from processors.convert import check_file, convert_file
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -82,10 +81,14 @@ def test_a_sellers_timezone_places_its_dates(tmp_path: Path) -> None:
     )
 
 
-def test_a_sellers_unknown_timezone_names_its_own_key(tmp_path: Path) -> None:
-    odd = seller(timezone="Mars/Olympus")
-    with pytest.raises(ConfigError, match=r"sellers\.s1\.timezone 'Mars/Olympus'"):
-        check_file(write(tmp_path, "2026-11-19"), settings(odd), odd, now=NOW)
+def test_a_sellers_unknown_timezone_is_refused_when_the_settings_load(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text(
+        '[[sellers]]\nname = "s1"\nmerchant_id = "M"\ninbox = "in"\noutbox = "out"\n'
+        'timezone = "Mars/Olympus"\n'
+    )
+    with pytest.raises(SettingsError, match=r"sellers\[0\]\.timezone: unknown time zone"):
+        load_settings(path)
 
 
 def test_a_sellers_max_age_days_lets_older_dates_in(tmp_path: Path) -> None:
