@@ -73,6 +73,7 @@ def status_data(ledger: Ledger, seller: str | None = None) -> dict[str, Any]:
         "total": c.total,
         "oldest_waiting_since": c.oldest_waiting,
         "feeds_in_flight": c.feeds_in_flight,
+        "feeds_stuck": c.feeds_stuck,
         "last_error": asdict(c.last_error) if c.last_error else None,
         "attention": attention,
     }
@@ -92,6 +93,11 @@ def status_text(data: dict[str, Any]) -> str:
     oldest = data["oldest_waiting_since"]
     out.append(f"oldest waiting line: {_plain(oldest) if oldest else 'none'}")
     out.append(f"feeds in flight: {data['feeds_in_flight']}")
+    if data["feeds_stuck"]:
+        out.append(
+            f"feeds stuck: {data['feeds_stuck']} (past stuck_after_seconds; still with Amazon, "
+            "polled until it answers, never resent)"
+        )
     waiting = {st: data["counts"].get(st, 0) for st in ATTENTION}
     out.append(
         "waiting for an operator: "

@@ -150,11 +150,23 @@ def test_stuck_lines_are_submitted_lines_older_than_the_limit(ledger: Ledger, cl
     assert [ln.id for ln in ledger.stuck_lines(timedelta(hours=1))] == [lid]
 
 
-def test_resend_stuck_puts_lines_back_in_queue(ledger: Ledger, clock: Clock) -> None:
+def test_resend_stuck_skips_lines_of_a_feed_amazon_may_still_apply(
+    ledger: Ledger, clock: Clock
+) -> None:
     take_in(ledger, [ship(2)])
     _, (lid,) = sent_feed(ledger)
     clock.now += timedelta(hours=2)
     result = ledger.resend(stuck_older_than=timedelta(hours=1))
+    assert result.requeued == []
+    assert "still with Amazon, which may yet apply it" in result.skipped[lid]
+    assert status_of(ledger, lid) == "submitted"
+
+
+def test_resend_stuck_forced_puts_lines_back_in_queue(ledger: Ledger, clock: Clock) -> None:
+    take_in(ledger, [ship(2)])
+    _, (lid,) = sent_feed(ledger)
+    clock.now += timedelta(hours=2)
+    result = ledger.resend(stuck_older_than=timedelta(hours=1), force=True)
     assert result.requeued == [lid]
     assert ledger.lines([lid])[0].attempts == 1
 
@@ -238,8 +250,8 @@ def test_late_confirmation_of_a_requeued_line_confirms_it(ledger: Ledger, clock:
     take_in(ledger, [ship(2)])
     feed_id, (lid,) = sent_feed(ledger)
     clock.now += timedelta(hours=2)
-    ledger.resend(stuck_older_than=timedelta(hours=1))
-    ledger.complete_feed(feed_id, {lid: Outcome("confirmed")})
+    assert ledger.resend(stuck_older_than=timedelta(hours=1), force=True).requeued == [lid]
+    ledger.complete_feed(feed_id, {lid: Outcome("confirmed")}, others=Outcome("confirmed"))
     assert status_of(ledger, lid) == "confirmed"
 
 

@@ -69,26 +69,6 @@ def test_fatal_feed_is_resent_then_needs_attention_after_max_resends(
     assert w.sim.counters.confirmations == {}
 
 
-def test_stuck_feed_is_cancelled_and_its_lines_resent(
-    world_factory: Callable[..., World],
-) -> None:
-    w = world_factory(faults=FaultConfig().trigger("stuck", "createFeed", 1))
-    w.order(O1, [(I1, 1)])
-    w.drop("f.csv", [row(O1, I1, "1")])
-    w.intake()
-    w.batch()
-    first = w.track()
-    assert first.polled == 1 and not first.completed  # still in progress: wait
-    w.clock.advance(w.ctx.settings.service.stuck_after_seconds + 60)
-    stuck = w.track()
-    assert stuck.stuck_resent == 1
-    (line,) = w.all_lines()
-    assert (line.status, line.attempts) == ("in_queue", 1)
-    w.until_settled()
-    assert w.statuses() == {f"{O1}/{I1}": "confirmed"}
-    assert w.sim.counters.confirmations == {(O1, I1): 1}
-
-
 def test_throttling_still_ends_with_every_order_confirmed(
     world_factory: Callable[..., World],
 ) -> None:

@@ -135,29 +135,71 @@ def test_feed_rejected_as_a_whole_every_time_needs_attention_after_max_resends(
 # -- a report that disagrees with its feed ---------------------------------------------------
 
 
-def test_report_naming_a_message_the_feed_never_sent_confirms_no_line(
+def test_report_naming_a_message_the_feed_never_sent_confirms_lines_amazon_shows_shipped(
     world_factory: Callable[..., World],
 ) -> None:
     w = world_factory(faults=FaultConfig().trigger("corrupt_report", "createFeed", 1))
     _queued(w)
     (feed_id,) = w.batch().feeds_created
     res = w.track()
-    assert res.failed == [feed_id]
-    assert res.confirmed_lines == []
-    assert {(ln.status, ln.attempts) for ln in w.all_lines()} == {("in_queue", 1)}
+    assert res.completed == [feed_id]
+    assert {(ln.status, ln.attempts) for ln in w.all_lines()} == {("confirmed", 0)}
+    assert w.sim.counters.feeds_created == 1
 
 
-def test_report_naming_a_message_the_feed_never_sent_fails_the_feed_saying_why(
+def test_line_confirmed_by_its_order_on_amazon_says_why(
     world_factory: Callable[..., World],
 ) -> None:
     w = world_factory(faults=FaultConfig().trigger("corrupt_report", "createFeed", 1))
     _queued(w)
     (feed_id,) = w.batch().feeds_created
     w.track()
-    feed = w.ledger.feed(feed_id)
-    assert feed.state == FeedState.FATAL
-    assert "the processing report does not match the feed" in (feed.reason or "")
-    assert "MessageIDs the feed did not send: [3]" in (feed.reason or "")
+    line = _lines(w)[O1]
+    assert "Amazon already shows it shipped" in (line.message or "")
+    assert "MessageIDs the feed did not send: [3]" in (line.message or "")
+    assert w.ledger.feed(feed_id).state == FeedState.DONE
+
+
+def test_line_a_disagreeing_report_is_silent_about_and_amazon_did_not_apply_is_resent(
+    world_factory: Callable[..., World],
+) -> None:
+    w = world_factory(faults=FaultConfig().trigger("corrupt_report", "createFeed", 1))
+    _queued(w)
+    w.batch()
+    w.sim.advance()
+    _unship(w, O2)  # the report's silence about O2 covers a message Amazon did not apply
+    w.track()
+    lines = _lines(w)
+    assert lines[O1].status == "confirmed"
+    assert (lines[O2].status, lines[O2].attempts) == ("in_queue", 1)
+    assert "Amazon did not apply it" in (lines[O2].message or "")
+    w.until_settled()
+    assert w.statuses() == {f"{O1}/{I1}": "confirmed", f"{O2}/{I2}": "confirmed"}
+    assert w.book.get(O2) is not None and w.book.get(O2).status == "Shipped"  # type: ignore[union-attr]
+
+
+def test_explicit_error_in_a_disagreeing_report_is_applied(
+    world_factory: Callable[..., World],
+) -> None:
+    w = world_factory(faults=FaultConfig().trigger("corrupt_report", "createFeed", 1))
+    w.order(O1, [(I1, 1)])
+    w.drop("f.csv", [row(O1, I1, "1"), row(O2, I2, "1")])  # O2 unknown to Amazon: 18028
+    w.intake()
+    w.batch()
+    w.track()
+    lines = _lines(w)
+    assert lines[O1].status == "confirmed"
+    assert (lines[O2].status, lines[O2].result_code) == ("error", "18028")
+
+
+def _unship(w: World, order_id: str) -> None:
+    order = w.book.get(order_id)
+    assert order is not None
+    with w.book.lock:
+        for item in order.items:
+            item.quantity_shipped = 0
+        order.shipments.clear()
+        order.status = "Unshipped"
 
 
 def test_lines_of_a_feed_with_a_disagreeing_report_end_confirmed_once_on_amazon(

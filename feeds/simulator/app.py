@@ -149,7 +149,7 @@ class Simulator:
             for feed in sorted(moving, key=lambda f: f.feed_id):
                 elapsed = (datetime.now(UTC) - feed.created).total_seconds()
                 with self.lock:
-                    if feed.status == "IN_QUEUE" and elapsed >= delay:
+                    if feed.status == "IN_QUEUE" and elapsed >= delay and feed.fate != "queued":
                         feed.status = "IN_PROGRESS"
                         feed.started = datetime.now(UTC)
                     finish = (
@@ -165,6 +165,16 @@ class Simulator:
                         with self.lock:
                             feed.fate = "fatal"
                         feeds_api.finish_feed(self, feed)
+
+    def release_feeds(self) -> int:
+        """Let every feed held by a ``stuck`` or ``queued`` fault go on and finish: Amazon
+        ending a feed hours late. Returns how many were held."""
+        with self.lock:
+            held = [f for f in self.feeds.values() if f.fate in ("stuck", "queued")]
+            for f in held:
+                f.fate = "normal"
+        self.wake()
+        return len(held)
 
     def _ticker(self) -> None:
         while not self._stopping.is_set():

@@ -18,7 +18,8 @@ FAULT_KINDS: tuple[str, ...] = (
     "drop_after",  # do the work, then close the connection: the lost answer
     "expire_tokens",  # the caller's access token expires early
     "fatal",  # a created feed ends FATAL
-    "stuck",  # a created feed never leaves IN_PROGRESS
+    "stuck",  # a created feed stays IN_PROGRESS until released (Simulator.release_feeds)
+    "queued",  # a created feed stays IN_QUEUE until released: it can still be cancelled
     "corrupt_report",  # a created feed is processed, but its report names a message never sent
 )
 
@@ -29,8 +30,9 @@ class FaultConfig:
 
     ``triggers[kind][operation] = n`` makes the next n calls of that operation meet the fault
     whatever the rates say, so a test can stage one exact failure ("the answer to the next
-    createFeed is lost"). For ``fatal``, ``stuck`` and ``corrupt_report`` the operation is
-    ``createFeed``: the next n feeds created are doomed.
+    createFeed is lost"). For ``fatal``, ``stuck``, ``queued`` and ``corrupt_report`` the
+    operation is ``createFeed``: the next n feeds created are doomed (``stuck`` and
+    ``queued`` ones only until Simulator.release_feeds: a feed slower than any timeout).
     """
 
     throttle: float = 0.0
@@ -43,6 +45,7 @@ class FaultConfig:
     expire_tokens: float = 0.0
     fatal: float = 0.0
     stuck: float = 0.0
+    queued: float = 0.0
     corrupt_report: float = 0.0
     gzip: bool = False
     triggers: dict[str, dict[str, int]] = field(default_factory=dict)

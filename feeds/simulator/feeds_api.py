@@ -159,6 +159,9 @@ def create_feed(sim: Simulator, req: Request) -> Answer:
     elif sim.faults.hits("stuck", "createFeed"):
         fate = "stuck"
         sim.counters.fault("stuck", "createFeed")
+    elif sim.faults.hits("queued", "createFeed"):
+        fate = "queued"
+        sim.counters.fault("queued", "createFeed")
     elif sim.faults.hits("corrupt_report", "createFeed"):
         fate = "corrupt_report"
         sim.counters.fault("corrupt_report", "createFeed")

@@ -71,7 +71,7 @@ class Feed:
     input_document_id: str
     created: datetime
     status: str = "IN_QUEUE"
-    fate: str = "normal"  # normal | fatal | stuck | corrupt_report: faults at createFeed
+    fate: str = "normal"  # normal | fatal | stuck | queued | corrupt_report: createFeed faults
     started: datetime | None = None
     ended: datetime | None = None
     result_document_id: str | None = None

@@ -21,6 +21,7 @@ from processors.ledger.records import FileRecord, LineRow
 from processors.ledger.schema import events, feeds, files, lines, rejected_lines
 from processors.ledger.statuses import ENDED, FeedState, FileStatus, LineStatus
 from processors.ledger.store import Ledger
+from processors.ledger.tracking import STUCK_PREFIX
 
 S = LineStatus
 _IN_FLIGHT = [FeedState.PREPARED.value, FeedState.UPLOADED.value, FeedState.CREATED.value]
@@ -45,6 +46,8 @@ class StatusCounts:
     total: int
     oldest_waiting: datetime | None  # since when the oldest in_queue line has waited
     feeds_in_flight: int  # prepared, uploaded or created
+    #: created feeds past the stuck setting: still with Amazon, polled on, never resent
+    feeds_stuck: int
     last_error: LastError | None
 
 
@@ -53,6 +56,11 @@ def status_counts(ledger: Ledger, seller: str | None = None) -> StatusCounts:
         q = select(lines.c.status, func.count()).group_by(lines.c.status)
         oldest = select(func.min(lines.c.status_changed_at)).where(lines.c.status == S.IN_QUEUE)
         fq = select(func.count()).select_from(feeds).where(feeds.c.state.in_(_IN_FLIGHT))
+        sq = (
+            select(func.count())
+            .select_from(feeds)
+            .where(feeds.c.state == FeedState.CREATED, feeds.c.reason.like(f"{STUCK_PREFIX}%"))
+        )
         eq = (
             select(lines)
             .where(lines.c.status.in_([S.ERROR.value, S.NEEDS_ATTENTION.value]))
@@ -63,6 +71,7 @@ def status_counts(ledger: Ledger, seller: str | None = None) -> StatusCounts:
             q = q.where(lines.c.seller == seller)
             oldest = oldest.where(lines.c.seller == seller)
             fq = fq.where(feeds.c.seller == seller)
+            sq = sq.where(feeds.c.seller == seller)
             eq = eq.where(lines.c.seller == seller)
         counts = {s.value: 0 for s in LineStatus}
         counts.update({st: n for st, n in conn.execute(q)})
@@ -72,6 +81,7 @@ def status_counts(ledger: Ledger, seller: str | None = None) -> StatusCounts:
             total=sum(counts.values()),
             oldest_waiting=conn.execute(oldest).scalar(),
             feeds_in_flight=conn.execute(fq).scalar_one(),
+            feeds_stuck=conn.execute(sq).scalar_one(),
             last_error=None
             if last is None
             else LastError(

@@ -49,7 +49,6 @@ from processors.ledger.errors import (
     CannotCancel,
     FeedStateError,
     IllegalTransition,
-    IncompleteOutcomes,
     LedgerError,
     LedgerUnavailable,
     LinesNotQueued,
@@ -682,11 +681,14 @@ class Ledger:
     # -- tracking ---------------------------------------------------------------------
 
     def poll_submitted(self, seller: str | None = None, *, due_only: bool = False) -> list[FeedRow]:
-        """Created feeds waiting for Amazon's result, least recently polled first.
+        """Feeds Amazon may still apply (created ones, and any an older shipfeed gave up on
+        before Amazon ended them), least recently polled first.
 
         ``due_only`` keeps only those whose backoff (FeedRow.next_poll_at) has passed.
         """
-        q = select(*_FEED_META).where(feeds.c.state == F.CREATED)
+        from processors.ledger.tracking import MAY_STILL_APPLY
+
+        q = select(*_FEED_META).where(MAY_STILL_APPLY)
         if seller is not None:
             q = q.where(feeds.c.seller == seller)
         q = q.order_by(feeds.c.last_polled_at.asc().nulls_first(), feeds.c.id)
@@ -720,72 +722,31 @@ class Ledger:
         outcomes: Mapping[int, Outcome | tuple[str, str | None, str | None]],
         *,
         others: Outcome | tuple[str, str | None, str | None] | None = None,
+        undecided: Collection[int] = (),
         result_document_id: str | None = None,
         summary: Mapping[str, Any] | None = None,
     ) -> None:
-        """Apply Amazon's processing report: each submitted line -> confirmed or error.
+        """Apply Amazon's processing report: each submitted line -> its outcome.
 
         Amazon's report lists only the messages with errors or warnings, so ``others`` is
         the outcome of every line not in ``outcomes`` (typically confirmed); without it,
-        every line must be listed (IncompleteOutcomes otherwise). A line that was resent
-        meanwhile and is now confirmed by this late report is confirmed too.
+        every line must be listed (IncompleteOutcomes otherwise). An outcome is confirmed,
+        error, needs_attention, or in_queue (checked on Amazon: not applied, so resent).
+        ``undecided`` lines stay submitted and the feed stays created: the next poll
+        decides them. An outcome for a line that left the feed while Amazon had it only
+        counts as a confirmation (processors.ledger.tracking).
         """
-        with self._writing() as conn:
-            f = self._feed_for_update(conn, feed_id)
-            if f["state"] != F.CREATED:
-                raise FeedStateError(
-                    f"feed {feed_id} is {f['state']}; only a created feed can be completed"
-                )
-            rows = self._feed_lines(conn, feed_id, [S.SUBMITTED], columns=_MOVE_COLUMNS)
-            given = {k: Outcome(*v) for k, v in outcomes.items()}
-            for o in [*given.values(), *([Outcome(*others)] if others else [])]:
-                if o.status not in (S.CONFIRMED, S.ERROR):
-                    raise LedgerError(f"feed outcome must be confirmed or error, not {o.status}")
-            missing = [r["id"] for r in rows if r["id"] not in given]
-            if missing and others is None:
-                raise IncompleteOutcomes(
-                    f"feed {feed_id}: no outcome given for {len(missing)} lines "
-                    f"(e.g. line {missing[0]}); nothing was recorded",
-                    hint="pass others= for the lines the processing report does not list",
-                )
-            moves: list[_Move] = []
-            here = {r["id"] for r in rows}
-            for r in rows:
-                o = given.get(r["id"]) or Outcome(*others)  # type: ignore[misc]
-                moves.append(
-                    _Move(
-                        r,
-                        S(o.status),
-                        o.message,
-                        feed_id,
-                        (("result_code", o.code),),
-                    )
-                )
-            # Late results for lines that moved on (resent as stuck): only a confirmation
-            # still matters, and only if the line has not gone out again.
-            late = [k for k, o in given.items() if k not in here and o.status == S.CONFIRMED]
-            if late:
-                for r in self._lines_by_id(conn, late):
-                    free = r["status"] != S.IN_QUEUE or r["feed_id"] is None
-                    if r["status"] in (S.IN_QUEUE, S.ERROR, S.NEEDS_ATTENTION) and free:
-                        o = given[r["id"]]
-                        msg = f"confirmed by Amazon in feed {feed_id} after it was requeued"
-                        vals = (("result_code", o.code), ("feed_id", feed_id))
-                        moves.append(_Move(r, S.CONFIRMED, o.message or msg, feed_id, vals))
-            self._move(conn, moves)
-            now = self.clock()
-            conn.execute(
-                update(feeds)
-                .where(feeds.c.id == feed_id)
-                .values(
-                    state=F.DONE.value,
-                    result_document_id=result_document_id,
-                    summary=dict(summary) if summary is not None else None,
-                    processing_status="DONE",
-                    finished_at=now,
-                    updated_at=now,
-                )
-            )
+        from processors.ledger.tracking import apply_report
+
+        apply_report(
+            self,
+            feed_id,
+            outcomes,
+            others=others,
+            undecided=undecided,
+            result_document_id=result_document_id,
+            summary=summary,
+        )
 
     def fail_feed(self, feed_id: int, reason: str, *, state: str = F.FATAL) -> None:
         """Amazon gave up on the feed (FATAL/CANCELLED), or it was abandoned before creation.
@@ -877,7 +838,8 @@ class Ledger:
         Unless ``force``, lines that a resend cannot help are skipped with the reason
         (processors.ledger.resendrules): refused by Amazon for their content, or replaced
         by a corrected line for the same order item.
-        A submitted line is resent only when stuck (or forced): Amazon may still answer.
+        A submitted line is resent only when forced, stuck or not: its feed is with Amazon,
+        which may still apply it (a late report of it is still applied).
         """
         result = ResendResult()
         with self._writing() as conn:
@@ -908,10 +870,14 @@ class Ledger:
                 if lid in blocked:
                     result.skipped[lid] = blocked[lid]
                     continue
-                if status == S.SUBMITTED and lid not in stuck and not force:
+                if status == S.SUBMITTED and not force:
+                    # Stuck or not: Amazon may still apply it, and a resend would then
+                    # confirm it twice. Only Amazon ending the feed frees its lines.
+                    when = "stuck, but " if lid in stuck else ""
                     result.skipped[lid] = (
-                        f"in feed {r['feed_id']}, which Amazon is still processing; resend it "
-                        "once it is stuck, or force"
+                        f"in feed {r['feed_id']}, {when}still with Amazon, which may yet apply "
+                        "it; shipfeed polls it until Amazon answers (force resends it anyway, "
+                        "at the risk of a second confirmation)"
                     )
                     continue
                 if status == S.NEEDS_ATTENTION and r["attempts"] >= self.max_resends and not force:
