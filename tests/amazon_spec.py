@@ -76,19 +76,9 @@ def envelope_schema() -> etree.XMLSchema:
     return _envelope_at(str(spec_dir() / "xsd"))
 
 
-def amazon_schema(name: str) -> etree.XMLSchema:
-    """One of Amazon's schemas compiled on its own, e.g. "amzn-base.xsd"."""
-    return _schema_at(str(spec_dir() / "xsd" / name))
-
-
 @cache
 def _model_at(folder: str, name: str) -> dict[str, Any]:
     return dict(json.loads((Path(folder) / name).read_text(encoding="utf-8")))
-
-
-@cache
-def _schema_at(path: str) -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(path))
 
 
 @cache
