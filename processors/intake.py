@@ -195,7 +195,7 @@ def intake_file(
         outcome.accepted = record.accepted
         outcome.duplicates = record.duplicates
         outcome.warnings.extend(_ledger_notes(ctx, record.id))
-        names = _write_report(outbox, outcome)
+        names = _write_report(outbox, outcome, simulated=ctx.simulated)
     finally:
         outcome.close()
     inbox.archive(claimed)
@@ -280,7 +280,7 @@ def _rejected(
         )
         file_id = rec.id if isinstance(rec, FileRecord) else rec.earlier.id
         outcome.lines = outcome.accepted = outcome.rejected = 0
-        names = _write_report(outbox, outcome)
+        names = _write_report(outbox, outcome, simulated=ctx.simulated)
         if isinstance(rec, FileRecord):
             ctx.ledger.set_file_reports(rec.id, names[0], names[0])
     finally:
@@ -319,7 +319,7 @@ def _duplicate(
     outcome = FileOutcome(file=claimed.name, file_error=text)
     outcome.lines = earlier.lines
     try:
-        names = _write_report(outbox, outcome)
+        names = _write_report(outbox, outcome, simulated=ctx.simulated)
     finally:
         outcome.close()
     inbox.archive(claimed)
@@ -344,7 +344,7 @@ def _finish_resumed(
     try:
         outcome.errors.extend(e for fl in iter_file_lines(ctx.ledger, record.id) for e in fl.errors)
         outcome.warnings.extend(_ledger_notes(ctx, record.id))
-        names = _write_report(outbox, outcome)
+        names = _write_report(outbox, outcome, simulated=ctx.simulated)
     finally:
         outcome.close()
     inbox.archive(claimed)
@@ -354,12 +354,12 @@ def _finish_resumed(
     return IntakeResult.taken_in(record, claimed.name, names)
 
 
-def _write_report(outbox: Outbox, outcome: FileOutcome) -> list[str]:
+def _write_report(outbox: Outbox, outcome: FileOutcome, *, simulated: bool) -> list[str]:
     csv_name, json_name = intake_report_names(outcome.file)
     buf = io.BytesIO()
-    write_file_report_csv(outcome, buf)
+    write_file_report_csv(outcome, buf, simulated=simulated)
     outbox.write(csv_name, buf.getvalue())
     buf = io.BytesIO()
-    write_file_report_json(outcome, buf)
+    write_file_report_json(outcome, buf, simulated=simulated)
     outbox.write(json_name, buf.getvalue())
     return [csv_name, json_name]

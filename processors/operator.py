@@ -17,9 +17,15 @@ from rich.table import Table
 
 from config.settings import Settings
 from processors.ledger.corrections import originals_of, request_correction
+from processors.ledger.identity import ledger_simulated
 from processors.ledger.queries import ATTENTION, order_history, queue, status_counts
 from processors.ledger.records import LineRow
 from processors.ledger.store import Ledger
+
+#: The first line of every operator command's text on a ledger confirmed by the simulator.
+SIMULATED_BANNER = (
+    "SIMULATED: this ledger runs against the built-in simulator; nothing reached Amazon"
+)
 
 
 def open_ledger(settings: Settings) -> Ledger:
@@ -69,6 +75,7 @@ def status_data(ledger: Ledger, seller: str | None = None) -> dict[str, Any]:
                  "message": r.message}
             )  # fmt: skip
     return {
+        "simulated": ledger_simulated(ledger),
         "counts": c.counts,
         "total": c.total,
         "oldest_waiting_since": c.oldest_waiting,
@@ -87,8 +94,15 @@ ATTENTION_HINTS = {
 }
 
 
+def _banner(data: dict[str, Any]) -> list[str]:
+    """SIMULATED first, as the ledger recorded it (not as today's settings would have it):
+    a simulated run's confirmations must never pass for real ones."""
+    return [SIMULATED_BANNER] if data["simulated"] else []
+
+
 def status_text(data: dict[str, Any]) -> str:
-    out = [f"{status:<16} {n:>8}" for status, n in data["counts"].items()]
+    out = _banner(data)
+    out += [f"{status:<16} {n:>8}" for status, n in data["counts"].items()]
     out.append(f"{'total':<16} {data['total']:>8}")
     oldest = data["oldest_waiting_since"]
     out.append(f"oldest waiting line: {_plain(oldest) if oldest else 'none'}")
@@ -140,10 +154,17 @@ def queue_data(
         }
         for r in page.rows
     ]
-    return {"rows": rows, "shown": len(rows), "total": page.total}
+    return {
+        "simulated": ledger_simulated(ledger),
+        "rows": rows,
+        "shown": len(rows),
+        "total": page.total,
+    }
 
 
 def print_queue(data: dict[str, Any], console: Console) -> None:
+    for line in _banner(data):
+        console.print(line, markup=False, highlight=False)
     table = Table(title=f"{data['shown']} of {data['total']} lines", title_justify="left")
     for col in ("order", "status", "item", "tracking", "ship date", "age", "last message"):
         table.add_column(col, overflow="fold")
@@ -189,11 +210,11 @@ def order_data(ledger: Ledger, order_id: str) -> dict[str, Any]:
                 "history": [asdict(e) for e in h.events],
             }
         )
-    return {"order_id": order_id, "lines": lines}
+    return {"simulated": ledger_simulated(ledger), "order_id": order_id, "lines": lines}
 
 
 def order_text(data: dict[str, Any]) -> str:
-    out = [f"order {data['order_id']}"]
+    out = [*_banner(data), f"order {data['order_id']}"]
     for ln in data["lines"]:
         item = f" item {ln['order_item_id']}" if ln["order_item_id"] else ""
         out.append(

@@ -121,19 +121,26 @@ def _date_summary(outcome: FileOutcome) -> dict[str, Any]:
     }
 
 
-def write_file_report_json(outcome: FileOutcome, fh: IO[bytes]) -> None:
-    """One JSON object, streamed: errors and warnings are never all in memory at once."""
+def write_file_report_json(
+    outcome: FileOutcome, fh: IO[bytes], *, simulated: bool | None = None
+) -> None:
+    """One JSON object, streamed: errors and warnings are never all in memory at once.
+    ``simulated``: the service's intake reports say whether the ledger is simulated."""
     text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
     try:
-        write_file_report_json_text(outcome, text)
+        write_file_report_json_text(outcome, text, simulated=simulated)
         text.flush()
     finally:
         text.detach()
 
 
-def write_file_report_json_text(outcome: FileOutcome, out: TextIO) -> None:
+def write_file_report_json_text(
+    outcome: FileOutcome, out: TextIO, *, simulated: bool | None = None
+) -> None:
     summary = file_summary(outcome)
     out.write("{")
+    if simulated is not None:
+        out.write(f'"simulated": {json.dumps(simulated)}, ')
     for key, value in summary.items():
         out.write(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}, ")
     out.write('"warnings": [')
@@ -151,11 +158,11 @@ def _json_items(problems: Iterable[LineError | LineWarning], out: TextIO) -> Non
         first = False
 
 
-def write_file_report_csv(outcome: FileOutcome, fh: IO[bytes]) -> None:
+def write_file_report_csv(outcome: FileOutcome, fh: IO[bytes], *, simulated: bool = False) -> None:
     """Summary rows, a blank row, then one row per problem in line order."""
     text, writer = _csv_writer(fh)
     try:
-        for label, value in _summary_rows(outcome):
+        for label, value in _summary_rows(outcome, simulated):
             writer.writerow([safe_cell(label), safe_cell(value)])
         writer.writerow([])
         writer.writerow(FILE_REPORT_COLUMNS)
@@ -167,9 +174,11 @@ def write_file_report_csv(outcome: FileOutcome, fh: IO[bytes]) -> None:
         text.detach()
 
 
-def _summary_rows(outcome: FileOutcome) -> Iterator[tuple[str, str]]:
+def _summary_rows(outcome: FileOutcome, simulated: bool = False) -> Iterator[tuple[str, str]]:
     info = outcome.info
     yield "File", outcome.file
+    if simulated:
+        yield "Mode", SIMULATED_NOTE
     if outcome.file_error is not None:
         reason = outcome.file_error
         if outcome.file_hint:
