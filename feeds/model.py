@@ -49,12 +49,15 @@ class RowChunk:
     shows it (the header is line 1; blank rows are counted, then left out of the chunk).
     ``cells[field][i]`` is row i's text for a canonical field ('' when empty); every
     field in FIELDS is present. ``columns`` maps each field to the file's own header, or
-    to None when the file has no such column.
+    to None when the file has no such column. ``problems`` are lines the reader already
+    knows are wrong (a formula cell without a value): validation rejects them with these
+    reasons whatever their other cells say.
     """
 
     lines: list[int]
     cells: dict[str, list[str]]
     columns: dict[str, str | None]
+    problems: list[LineError] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.lines)

@@ -386,6 +386,21 @@ def _order_id(text: str) -> str | Problem:
     )
 
 
+def _with_reader_problems(chunk: RowChunk, ctx: RuleContext) -> ChunkRows:
+    """Lines the reader found wrong (RowChunk.problems) are rejected with its reasons,
+    whatever their cells say; the rest are validated as usual. Errors stay in line order."""
+    bad = {p.line for p in chunk.problems}
+    keep = [i for i, n in enumerate(chunk.lines) if n not in bad]
+    rest = RowChunk(
+        lines=[chunk.lines[i] for i in keep],
+        cells={f: [v[i] for i in keep] for f, v in chunk.cells.items()},
+        columns=chunk.columns,
+    )
+    result = validate_rows(rest, ctx)
+    result.errors = sorted([*chunk.problems, *result.errors], key=lambda e: e.line)
+    return result
+
+
 def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
     """Validate every row of a chunk; each row ends as one Shipment or at least one error."""
     r = validate_rows(chunk, ctx)
@@ -403,6 +418,8 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
 
 def validate_rows(chunk: RowChunk, ctx: RuleContext) -> ChunkRows:
     """:func:`validate_chunk` with each valid line as a compact row instead of a Shipment."""
+    if chunk.problems:
+        return _with_reader_problems(chunk, ctx)
     caches = _caches_for(ctx)
     dates, carriers, methods, quantities = (
         caches.dates,

@@ -17,15 +17,17 @@ import csv
 import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from typing import Any, BinaryIO, Literal, Protocol
 
 import pandas as pd
 
 from feeds.errors import FileRejected
-from feeds.model import FIELDS, RowChunk
+from feeds.excerpt import excerpt
+from feeds.model import FIELDS, LineError, RowChunk
 from ingest.columns import map_headers, missing_required, require_columns
 from ingest.encodings import detect_encoding
+from ingest.xlsx_guard import SheetLimits, column_letters
+from ingest.xlsx_sandbox import read_sheet
 
 Kind = Literal["csv", "tsv", "xlsx"]
 
@@ -56,6 +58,10 @@ class RowReader(Protocol):
 
     def chunks(self) -> Iterator[RowChunk]: ...
 
+    def close(self) -> None:
+        """Let go of what the reader holds (a workbook's rows in a temporary file)."""
+        ...
+
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Every line ``chunks`` yields, with the same line number, as ALL its cells: one
         text per header in ``info.headers``. The result report mirrors the seller's own
@@ -71,6 +77,7 @@ def open_reader(
     column_map: Mapping[str, str] | None = None,
     sheet: str | None = None,
     chunk_rows: int = 50_000,
+    limits: SheetLimits | None = None,
 ) -> RowReader:
     """Inspect ``stream`` and return a reader of its rows; raise FileRejected if unusable.
 
@@ -83,7 +90,9 @@ def open_reader(
     head = stream.read(_SAMPLE_BYTES)
     stream.seek(0)
     if head.startswith(_XLSX_MAGIC):
-        return XlsxReader(stream, name, column_map=column_map, sheet=sheet, chunk_rows=chunk_rows)
+        return XlsxReader(
+            stream, name, column_map=column_map, sheet=sheet, chunk_rows=chunk_rows, limits=limits
+        )
     if head.startswith(_OLE_MAGIC):
         raise FileRejected(
             name,
@@ -141,6 +150,9 @@ class TextReader:
             unknown_columns=unknown,
             header_line=header_index + 1,
         )
+
+    def close(self) -> None:
+        return None  # the stream belongs to the caller
 
     def chunks(self) -> Iterator[RowChunk]:
         for frame, first_line in self._frames(self._usecols):
@@ -341,10 +353,12 @@ def _parser_message(exc: Exception) -> str:
 
 
 class XlsxReader:
-    """A worksheet through calamine (Rust): fast, and cells come typed, not as Excel shows.
+    """A worksheet read by calamine (Rust) in a limited child process (ingest/xlsx_sandbox):
+    fast, cells come typed, and a hostile workbook kills only the child.
 
-    Typed cells are turned into the text a seller would have typed: whole numbers without
-    '.0', dates as ISO dates, date-times as ISO date-times.
+    Typed cells are turned into the text a seller would have typed (ingest/cells.py):
+    whole numbers without '.0', dates as ISO dates, date-times as ISO date-times. A formula
+    cell that has no saved value is not empty: its line is rejected with the formula.
     """
 
     def __init__(
@@ -355,34 +369,38 @@ class XlsxReader:
         column_map: Mapping[str, str] | None,
         sheet: str | None,
         chunk_rows: int,
+        limits: SheetLimits | None = None,
     ) -> None:
-        from python_calamine import CalamineWorkbook
-
         self._chunk_rows = chunk_rows
-        try:
-            stream.seek(0)
-            workbook = CalamineWorkbook.from_filelike(stream)
-        except Exception as exc:  # calamine raises several unrelated types for a bad zip
-            raise FileRejected(
-                name, f"the file could not be opened as an Excel workbook ({exc})"
-            ) from exc
-        names = list(workbook.sheet_names)
+        read = read_sheet(stream, name, sheet, limits)
+        self._sheet = read
+        names = read.names
         if not names:
             raise FileRejected(name, "the workbook has no sheets")
-        if sheet is not None and sheet not in names:
+        if read.sheet is None:
             raise FileRejected(
                 name,
-                f"there is no sheet named '{sheet}'; the workbook has: "
-                + ", ".join(f"'{n}'" for n in names),
+                f"there is no sheet named '{excerpt(sheet or '')}'; the workbook has: "
+                + excerpt(", ".join(f"'{n}'" for n in names)),
                 hint="fix the sheet name in the seller's settings",
             )
-        chosen = sheet if sheet is not None else names[0]
-        self._sheet = workbook.get_sheet_by_name(chosen)
-        start = self._sheet.start
+        chosen = read.sheet
+        if read.formula_without_ref is not None or read.more_formulas:
+            first = read.formula_without_ref or next(iter(read.formulas.values()), "")
+            raise FileRejected(
+                name,
+                "the sheet has formulas without a saved value (such as "
+                f"{first}), too many to list line by line; a program that writes formulas "
+                "does not calculate them",
+                hint="open the file in Excel so that it calculates, save it and upload it "
+                "again, or export plain values",
+            )
+        start = read.start
         self._first_row = (start[0] if start else 0) + 1  # spreadsheet row of the first row
+        self._first_col = start[1] if start else 0  # column index of each row's first cell
         head_rows = []
-        for row in self._sheet.iter_rows():
-            head_rows.append([cell_text(c) for c in row])
+        for row in read.iter_rows():
+            head_rows.append(row)
             if len(head_rows) >= _HEADER_SEARCH_ROWS + 5:
                 break
         if not any(any(c.strip() for c in r) for r in head_rows):
@@ -392,6 +410,14 @@ class XlsxReader:
         require_columns(columns, headers, name)
         self._header_index = header_index
         self._fields_at = {f: headers.index(h) for f, h in columns.items() if h is not None}
+        # Formula cells without a value, by (line, index in the row), in mapped columns only:
+        # a value nothing reads cannot make a line wrong.
+        mapped = {i: f for f, i in self._fields_at.items()}
+        self._formulas = {
+            (line, col - self._first_col): text
+            for (line, col), text in read.formulas.items()
+            if col - self._first_col in mapped
+        }
         self.info = FileInfo(
             name=name,
             kind="xlsx",
@@ -404,66 +430,61 @@ class XlsxReader:
             header_line=self._first_row + header_index,
         )
 
+    def close(self) -> None:
+        self._sheet.close()
+
     def chunks(self) -> Iterator[RowChunk]:
         fields_at = list(self._fields_at.items())
+        formulas = self._formulas
+        headers = self.info.columns
         lines: list[int] = []
         cells: dict[str, list[str]] = {f: [] for f in FIELDS}
+        problems: list[LineError] = []
         line = self._first_row - 1
         for index, row in enumerate(self._sheet.iter_rows()):
             line += 1
             if index <= self._header_index:
                 continue
-            values = {f: cell_text(row[i]) if i < len(row) else "" for f, i in fields_at}
-            if not any(v.strip() for v in values.values()):
+            values = {f: row[i] if i < len(row) else "" for f, i in fields_at}
+            found = [(f, i) for f, i in fields_at if (line, i) in formulas] if formulas else []
+            if not found and not any(v.strip() for v in values.values()):
                 continue
             lines.append(line)
             for f in FIELDS:
                 cells[f].append(values.get(f, ""))
+            for f, i in found:
+                problems.append(
+                    _formula_error(line, headers[f] or f, i + self._first_col, formulas[(line, i)])
+                )
             if len(lines) >= self._chunk_rows:
-                yield RowChunk(lines=lines, cells=cells, columns=dict(self.info.columns))
-                lines, cells = [], {f: [] for f in FIELDS}
+                yield RowChunk(lines=lines, cells=cells, columns=dict(headers), problems=problems)
+                lines, cells, problems = [], {f: [] for f in FIELDS}, []
         if lines:
-            yield RowChunk(lines=lines, cells=cells, columns=dict(self.info.columns))
+            yield RowChunk(lines=lines, cells=cells, columns=dict(headers), problems=problems)
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         # Same walk and same skip rule as chunks(), every named column kept.
         mapped = list(self._fields_at.values())
+        formulas = self._formulas
         width = len(self.info.headers)
         line = self._first_row - 1
         for index, row in enumerate(self._sheet.iter_rows()):
             line += 1
             if index <= self._header_index:
                 continue
-            if not any(cell_text(row[i]).strip() for i in mapped if i < len(row)):
+            if not any(row[i].strip() for i in mapped if i < len(row)) and not any(
+                (line, i) in formulas for i in mapped
+            ):
                 continue
-            yield line, [cell_text(row[i]) if i < len(row) else "" for i in range(width)]
+            yield line, [row[i] if i < len(row) else "" for i in range(width)]
 
 
-def cell_text(value: Any) -> str:
-    """A typed spreadsheet cell as the text a person reads in it.
-
-    Whole floats lose their '.0' (Excel stores every number as a float); numbers too long
-    to be exact (a 22-digit tracking number typed into a General cell) keep Excel's
-    scientific look so that validation rejects them instead of inventing digits.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.15g}".upper()
-    if isinstance(value, datetime):  # calamine gives date for date-only formats
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, time):
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, timedelta):
-        return str(value)
-    return str(value)
+def _formula_error(line: int, header: str, column: int, formula: str) -> LineError:
+    return LineError(
+        line,
+        header,
+        formula,
+        f"cell {column_letters(column)}{line} holds the formula {formula} but no saved value, "
+        "so it is not known what it shows; open the file in Excel so that it calculates, "
+        "save it and upload it again, or type the value",
+    )
