@@ -208,6 +208,11 @@ def intake_file(
         record.duplicates,
         record.conflicts,
     )
+    if (
+        outcome.dates is not None
+    ):  # the operator sees a doubtful date order too, not only the seller
+        level = logging.WARNING if outcome.dates.is_warning else logging.INFO
+        log.log(level, "%s: %s: %s", seller.name, claimed.name, outcome.dates.message)
     return IntakeResult.taken_in(record, claimed.name, names)
 
 

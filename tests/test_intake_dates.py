@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from lifecycle_support import World
 
@@ -83,3 +85,14 @@ def test_a_sellers_own_date_order_reads_its_ambiguous_files(world: World) -> Non
     world.intake()
     assert ship_days(world) == {2: "2025-11-03"}
     assert "(date_order EU)" in world.report("amb.csv.intake.json")["date_warning"]
+
+
+def test_the_log_warns_the_operator_about_an_ambiguous_file(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    old_dates_allowed(world)
+    drop(world, "amb.csv", ["03/11/2025"])
+    with caplog.at_level(logging.INFO, logger="processors.intake"):
+        world.intake()
+    (warned,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "acme: amb.csv: 03/11/2025 (line 2) was read as 11 March 2025" in warned.getMessage()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -129,3 +130,18 @@ def test_quantity_without_item_and_method_without_tracking_are_not_taken_as_clea
     rows = clean_rows(rng, 30)
     rows[3].update(carrier_code="", carrier_name="", tracking_number="1Z999AA10123456784")
     assert both_ways(chunk_of(rows), CTX, monkeypatch).warnings
+
+
+@pytest.mark.parametrize("order", ["US", "EU"])
+def test_slash_dates_read_either_way_round_match_the_row_loop(
+    order: Literal["US", "EU"], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a file's date order (feeds/dateorder.py) hands validation: the same chunk read
+    # day-first or month-first; under US the day-first dates are errors, worded by the loop.
+    ctx = RuleContext(now=CTX.now, timezone=CTX.timezone, date_order=order)
+    rng = random.Random(order)
+    rows = clean_rows(rng, 200)
+    for r in rows:
+        r["ship_date"] = rng.choice(["03/11/2026", "19/11/2026 08:15", "2026-11-19", "4.11.26"])
+    result = both_ways(chunk_of(rows), ctx, monkeypatch)
+    assert bool(result.errors) == (order == "US")
