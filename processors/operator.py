@@ -17,7 +17,7 @@ from rich.table import Table
 
 from config.settings import Settings
 from processors.ledger.corrections import originals_of, request_correction
-from processors.ledger.identity import ledger_simulated
+from processors.ledger.identity import describe, ledger_simulated, recorded
 from processors.ledger.queries import ATTENTION, order_history, queue, status_counts
 from processors.ledger.records import LineRow
 from processors.ledger.store import Ledger
@@ -74,8 +74,10 @@ def status_data(ledger: Ledger, seller: str | None = None) -> dict[str, Any]:
                 {"order_id": r.order_id, "line_id": r.line_id, "status": r.status,
                  "message": r.message}
             )  # fmt: skip
+    amazon = recorded(ledger)
     return {
-        "simulated": ledger_simulated(ledger),
+        "simulated": any(i.simulated for i in amazon) if amazon else None,
+        "amazon": describe(amazon),
         "counts": c.counts,
         "total": c.total,
         "oldest_waiting_since": c.oldest_waiting,
@@ -101,7 +103,7 @@ def _banner(data: dict[str, Any]) -> list[str]:
 
 
 def status_text(data: dict[str, Any]) -> str:
-    out = _banner(data)
+    out = [*_banner(data), f"amazon: {data['amazon']}"]
     out += [f"{status:<16} {n:>8}" for status, n in data["counts"].items()]
     out.append(f"{'total':<16} {data['total']:>8}")
     oldest = data["oldest_waiting_since"]

@@ -34,6 +34,7 @@ from processors.ledger.identity import (
     SIMULATOR_ENDPOINT,
     AmazonIdentity,
     mismatches,
+    record_or_refuse,
     recorded,
 )
 from processors.ledger.store import Ledger
@@ -267,3 +268,12 @@ def test_a_seller_recorded_by_another_worker_does_not_concern_this_one() -> None
 def test_another_region_disagrees_for_every_seller_at_once() -> None:
     (found,) = mismatches([_real("bolt", "A2")], [_real("acme", "A1", region="EU")])
     assert found.kind == "endpoint"
+
+
+def test_a_worker_that_lost_the_race_to_record_is_refused_without_writing(ledger: Ledger) -> None:
+    """Two workers start on one empty ledger: the one recording second re-reads and refuses."""
+    simulator = AmazonIdentity("acme", True, None, SIMULATOR_ENDPOINT, SIMULATED_MERCHANT)
+    record_or_refuse(ledger, [simulator])
+    with pytest.raises(AmazonIdentityMismatch):
+        record_or_refuse(ledger, [_real("acme"), _real("bolt")])
+    assert [(i.seller, i.simulated) for i in recorded(ledger)] == [("acme", True)]

@@ -96,14 +96,41 @@ def test_intake_and_result_reports_say_simulated(ledger_url: str, tmp_path: Path
     assert json.loads((outbox / "a.csv.result.json").read_text())["simulated"] is True
 
 
-def test_a_real_ledger_is_not_called_simulated_by_commands_without_credentials(
-    ledger_url: str, amazon: Simulator, tmp_path: Path
-) -> None:
+@pytest.fixture
+def real_ledger(ledger_url: str, amazon: Simulator, tmp_path: Path) -> Path:
+    """A settings file naming a ledger filled by "real Amazon" (an outside SP-API)."""
     var = tmp_path / "var"
-    ledger_with_lines(settings_for(var, amazon, ledger_url=ledger_url), secrets=sim_secrets(amazon))
-    settings = str(settings_file(tmp_path, var, ledger_url))  # no credentials: "simulated"
+    acme = {"name": "acme", "merchant_id": "A1ACME", "inbox": str(var / "inbox")}
+    acme["outbox"] = str(var / "outbox")
+    settings = settings_for(var, amazon, ledger_url=ledger_url, sellers=[acme])
+    ledger_with_lines(settings, secrets=sim_secrets(amazon))
+    return settings_file(tmp_path, var, ledger_url)
+
+
+def test_a_real_ledger_is_not_called_simulated_by_commands_without_credentials(
+    real_ledger: Path,
+) -> None:
+    settings = str(real_ledger)  # no credentials: these settings alone would mean simulated
     for command in (["status"], ["queue"], ["order", order_id(1)]):
         assert "SIMULATED" not in cli(*command, "--settings", settings)
         assert json.loads(cli(*command, "--json", "--settings", settings))["simulated"] is False
-    intake = json.loads((var / "outbox" / "a.csv.intake.json").read_text())
+    intake = json.loads((real_ledger.parent / "var" / "outbox" / "a.csv.intake.json").read_text())
     assert intake["simulated"] is False
+
+
+def test_status_names_the_amazon_and_merchants_the_ledger_recorded(
+    real_ledger: Path, amazon: Simulator
+) -> None:
+    text = cli("status", "--settings", str(real_ledger))
+    assert f"amazon: real Amazon, SP-API region NA at {amazon.url}; merchants acme=A1ACME" in text
+
+
+def test_status_of_a_ledger_no_service_started_says_nothing_is_recorded(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    from processors.ledger.store import Ledger
+
+    Ledger.open(ledger_url).close()
+    settings = str(settings_file(tmp_path, tmp_path / "var", ledger_url))
+    assert "amazon: not recorded yet" in cli("status", "--settings", settings)
+    assert json.loads(cli("status", "--json", "--settings", settings))["simulated"] is None

@@ -269,6 +269,16 @@ def _refuse_if_other(
         )
 
 
+def describe(rows: Sequence[AmazonIdentity]) -> str:
+    """One line for ``status``: which Amazon the ledger recorded, and each seller's merchant."""
+    if not rows:
+        return "not recorded yet (no service has started on this ledger)"
+    if rows[0].simulated:
+        return rows[0].amazon
+    merchants = ", ".join(f"{r.seller}={r.merchant_id}" for r in rows)
+    return f"{rows[0].amazon}; merchants {merchants}"
+
+
 def record_or_refuse(ledger: Ledger, expected: Sequence[AmazonIdentity]) -> IdentityCheck:
     """Record the sellers not yet recorded, or refuse if the settings disagree.
 
