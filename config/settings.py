@@ -132,6 +132,9 @@ class SellerSettings(Section):
     known_hosts: str | None = None  # for sftp:// inboxes
     trust_on_first_use: bool = False
     sheet: str | None = None  # XLSX sheet name; first sheet when None
+    # Result reports besides the JSON (always written, for machines): the CSV, and an XLSX
+    # whose id and tracking columns are text, so Excel does not mangle 14-22 digit numbers.
+    report_formats: list[Literal["csv", "xlsx", "json"]] = ["csv", "xlsx"]
     # Each seller's own values where its files differ from the rest; None: the global one
     # ([validation] / [service]). Resolved by Settings.validation_for / settle_seconds_for.
     timezone: str | None = None

@@ -25,6 +25,7 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from sqlalchemy import select
@@ -93,9 +94,12 @@ class IntakeResult:
         )
 
 
-def intake_report_names(input_name: str) -> tuple[str, str]:
+def intake_report_names(input_name: str, again_at: datetime | None = None) -> tuple[str, str]:
     """NAME.intake.csv and NAME.intake.json: next to the seller's name, never clashing
-    with the final result report."""
+    with the final result report. ``again_at``: the same file uploaded again, whose
+    report must not replace the first one's (NAME.again-YYYYMMDDTHHMMSSZ.intake.csv)."""
+    if again_at is not None:
+        input_name = f"{input_name}.again-{again_at.astimezone(UTC):%Y%m%dT%H%M%SZ}"
     return f"{input_name}.intake.csv", f"{input_name}.intake.json"
 
 
@@ -323,8 +327,10 @@ def _duplicate(
         )
     outcome = FileOutcome(file=claimed.name, file_error=text)
     outcome.lines = earlier.lines
+    # Under its own name, the report would replace the first upload's intake report.
+    again = ctx.clock() if earlier.name == claimed.name else None
     try:
-        names = _write_report(outbox, outcome, simulated=ctx.simulated)
+        names = _write_report(outbox, outcome, simulated=ctx.simulated, again_at=again)
     finally:
         outcome.close()
     inbox.archive(claimed)
@@ -359,8 +365,10 @@ def _finish_resumed(
     return IntakeResult.taken_in(record, claimed.name, names)
 
 
-def _write_report(outbox: Outbox, outcome: FileOutcome, *, simulated: bool) -> list[str]:
-    csv_name, json_name = intake_report_names(outcome.file)
+def _write_report(
+    outbox: Outbox, outcome: FileOutcome, *, simulated: bool, again_at: datetime | None = None
+) -> list[str]:
+    csv_name, json_name = intake_report_names(outcome.file, again_at)
     buf = io.BytesIO()
     write_file_report_csv(outcome, buf, simulated=simulated)
     outbox.write(csv_name, buf.getvalue())

@@ -357,30 +357,44 @@ def write_result_reports(
     *,
     simulated: bool,
     note: str | None = None,
+    xlsx_fh: IO[bytes] | None = None,
+    updated_at: str | None = None,
 ) -> dict[str, int]:
-    """Both result reports of one file in one pass over ``rows``; returns the count per status.
+    """Every result report of one file in one pass over ``rows``; returns the count per status.
 
     ``rows``: each line's cells (one per column) with its ``FileLine``, in line order.
-    ``note``: said at the top of both, e.g. why the seller's own columns are missing.
+    ``note``: said at the top of each, e.g. why the seller's own columns are missing.
+    ``updated_at``: when this is a report written again because a line changed after the
+    first one (a resend, a correction, a late confirmation); said at the top.
     CSV: header rows, a blank row, then the seller's columns + ADDED_COLUMNS, every cell
-    formula-safe. JSON: ``{"file", "simulated", "note", "columns", "rows", "counts"}``,
-    each row ``{"line", "cells", "status", "amazon_result_code", "message", "what_to_do"}``.
+    formula-safe. XLSX (when ``xlsx_fh`` is given): the same rows, every cell text
+    (processors.xlsxreport). JSON: ``{"file", "simulated", "note", "updated_at",
+    "columns", "rows", "counts"}``, each row ``{"line", "cells", "status",
+    "amazon_result_code", "message", "what_to_do"}``.
     """
+    from processors.xlsxreport import XlsxReport
+
     text, writer = _csv_writer(csv_fh)
     out = io.TextIOWrapper(json_fh, encoding="utf-8", newline="\n")
     keys = column_keys(columns)
     counts: dict[str, int] = {}
+    header = [("Result of", file_name)]
+    if updated_at:
+        header.append(("Updated at", updated_at))
+    if simulated:
+        header.append(("Mode", SIMULATED_NOTE))
+    if note:
+        header.append(("Note", note))
+    book = XlsxReport(header, [*columns, *ADDED_COLUMNS]) if xlsx_fh is not None else None
     try:
-        writer.writerow(["Result of", safe_cell(file_name)])
-        if simulated:
-            writer.writerow(["Mode", SIMULATED_NOTE])
-        if note:
-            writer.writerow(["Note", safe_cell(note)])
+        for label, value in header:
+            writer.writerow([label, safe_cell(value)])
         writer.writerow([])
         writer.writerow([*map(safe_cell, columns), *ADDED_COLUMNS])
         out.write(f'{{"file": {json.dumps(file_name, ensure_ascii=False)}, ')
         out.write(f'"simulated": {json.dumps(simulated)}, ')
         out.write(f'"note": {json.dumps(note, ensure_ascii=False)}, ')
+        out.write(f'"updated_at": {json.dumps(updated_at)}, ')
         out.write(f'"columns": {json.dumps(keys, ensure_ascii=False)}, "rows": [')
         for n, (cells, line) in enumerate(rows):
             status, code, message, todo = result_outcome(line)
@@ -395,6 +409,8 @@ def write_result_reports(
                     line.line,
                 ]
             )
+            if book is not None:
+                book.add([*cells, status, code, message, todo], line.line)
             item = {
                 "line": line.line,
                 "cells": dict(zip(keys, cells, strict=True)),
@@ -407,7 +423,11 @@ def write_result_reports(
         out.write(f'], "counts": {json.dumps(counts)}}}\n')
         text.flush()
         out.flush()
+        if book is not None and xlsx_fh is not None:
+            xlsx_fh.write(book.finish())
     finally:
         text.detach()
         out.detach()
+        if book is not None:
+            book.close()
     return counts

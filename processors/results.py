@@ -20,10 +20,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from config.settings import SellerSettings
@@ -36,6 +36,7 @@ from processors.ledger.queries import (
     ATTENTION,
     FileLine,
     files_to_report,
+    files_to_report_again,
     iter_file_lines,
     queue,
     status_counts,
@@ -51,14 +52,30 @@ from processors.reports import (
 
 log = logging.getLogger(__name__)
 
-RESULT_SUFFIXES = (".result.csv", ".result.json")
+RESULT_SUFFIXES = (".result.csv", ".result.xlsx", ".result.json")
+DEFAULT_FORMATS = ("csv", "xlsx")
+#: Lines that changed this long before the last look are looked at again: a status change
+#: committed just as a report was written is not missed (the rewrite is idempotent).
+RECHECK_MARGIN = timedelta(seconds=60)
 STATUS_TXT, STATUS_JSON = "status.txt", "status.json"
 ATTENTION_LIMIT = 500  # orders listed on the status note; the CLI shows the rest
 _GOOD = {"confirmed", "duplicate"}
 
 
-def result_report_names(input_name: str) -> tuple[str, str]:
-    return input_name + RESULT_SUFFIXES[0], input_name + RESULT_SUFFIXES[1]
+def result_report_names(input_name: str) -> tuple[str, str, str]:
+    """NAME.result.csv, NAME.result.xlsx and NAME.result.json."""
+    return (
+        input_name + RESULT_SUFFIXES[0],
+        input_name + RESULT_SUFFIXES[1],
+        input_name + RESULT_SUFFIXES[2],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    files: dict[str, bytes]  # report name -> content, in writing order
+    counts: dict[str, int]
+    note: str | None
 
 
 _INSTEAD = "so this report shows the order fields shipfeed recorded instead of your own columns"
@@ -128,34 +145,58 @@ class ReportWriter:
         self.sources: Mapping[str, ArchiveSource] = sources or {}
         self.any_not_confirmed = False  # some reported line ended other than confirmed
         self._last_note: dict[str, str] = {}
+        # Where the look for files to report again starts: None at start, so a service
+        # restarted after lines changed (an operator's resend or correct) finds them too.
+        self._changes_seen: datetime | None = None
 
     def write_finished(self) -> list[str]:
-        """Reports for every finished file of our sellers; returns the names written."""
+        """Reports for every finished file of our sellers, and again for every reported
+        file whose lines changed since; returns the names written (the first of each)."""
         written: list[str] = []
         for f in files_to_report(self.ledger):
-            outbox = self.outboxes.get(f.seller)
-            if outbox is None:  # another worker's seller (shared PostgreSQL ledger)
-                continue
-            csv_name, json_name = result_report_names(f.name)
-            csv_bytes, json_bytes, counts, note = self.render(f)
-            outbox.write(csv_name, csv_bytes)
-            outbox.write(json_name, json_bytes)
-            self.ledger.set_file_reports(f.id, csv_name, f.error_report)
-            if set(counts) - _GOOD:
-                self.any_not_confirmed = True
-            logs.event(
-                "result_report",
-                seller=f.seller,
-                file=f.name,
-                report=csv_name,
-                mirrored=note is None,
-                **{f"n_{k}": v for k, v in sorted(counts.items())},
-            )
-            written.append(csv_name)
+            name = self._write(f, updated=False)
+            if name is not None:
+                written.append(name)
+        since, self._changes_seen = self._changes_seen, self.ledger.clock() - RECHECK_MARGIN
+        for f in files_to_report_again(self.ledger, since):
+            name = self._write(f, updated=True)
+            if name is not None:
+                written.append(name)
         return written
 
-    def render(self, f: FileRecord) -> tuple[bytes, bytes, dict[str, int], str | None]:
-        """The CSV and JSON result reports of one file, the counts, and the note said when
+    def _write(self, f: FileRecord, *, updated: bool) -> str | None:
+        outbox = self.outboxes.get(f.seller)
+        if outbox is None:  # another worker's seller (shared PostgreSQL ledger)
+            return None
+        # Taken before rendering: a line changing while the report is written is newer
+        # than the report, so the next round writes it again.
+        at = self.ledger.clock()
+        rendered = self.render(f, updated_at=at if updated else None)
+        for name, data in rendered.files.items():
+            outbox.write(name, data)
+        first = next(iter(rendered.files))
+        self.ledger.set_file_reports(f.id, first, f.error_report, reported_at=at)
+        if set(rendered.counts) - _GOOD:
+            self.any_not_confirmed = True
+        logs.event(
+            "result_report",
+            seller=f.seller,
+            file=f.name,
+            report=first,
+            again=updated or None,
+            mirrored=rendered.note is None,
+            **{f"n_{k}": v for k, v in sorted(rendered.counts.items())},
+        )
+        return first
+
+    def formats(self, seller: str) -> list[str]:
+        """The seller's report formats in writing order; JSON always (machines read it)."""
+        source = self.sources.get(seller)
+        wanted = source.seller.report_formats if source is not None else list(DEFAULT_FORMATS)
+        return [f for f in ("csv", "xlsx", "json") if f in wanted or f == "json"]
+
+    def render(self, f: FileRecord, *, updated_at: datetime | None = None) -> Rendered:
+        """The result reports of one file (by name), the counts, and the note said when
         the seller's own columns could not be mirrored (None when they were).
 
         Errors reaching the archive (an SFTP server down) propagate: the file stays
@@ -169,42 +210,50 @@ class ReportWriter:
                     if file_sha256(stream) != f.sha256:
                         note = NOTE_CHANGED
                     else:
-                        return self._mirrored(f, source.seller, stream)
+                        reader = open_reader(
+                            stream,
+                            f.name,
+                            column_map=source.seller.column_map or None,
+                            sheet=source.seller.sheet,
+                        )
+                        with closing(iter_file_lines(self.ledger, f.id)) as outcomes:
+                            rows = mirror_rows(reader.rows(), outcomes)
+                            return self._rendered(f, reader.info.headers, rows, None, updated_at)
             except FileNotFoundError:
                 note = NOTE_PURGED
             except (FileRejected, UnmatchedLine) as exc:
                 log.error("%s: result report of %s cannot mirror it: %s", f.seller, f.name, exc)
                 note = NOTE_UNMATCHED
-        csv_buf, json_buf = io.BytesIO(), io.BytesIO()
         with closing(iter_file_lines(self.ledger, f.id)) as outcomes:
-            counts = write_result_reports(
-                f.name,
-                LEDGER_COLUMNS,
-                ((ledger_cells(fl), fl) for fl in outcomes),
-                csv_buf,
-                json_buf,
-                simulated=self.simulated,
-                note=note,
-            )
-        return csv_buf.getvalue(), json_buf.getvalue(), counts, note
+            rows = ((ledger_cells(fl), fl) for fl in outcomes)
+            return self._rendered(f, LEDGER_COLUMNS, rows, note, updated_at)
 
-    def _mirrored(
-        self, f: FileRecord, seller: SellerSettings, stream: Any
-    ) -> tuple[bytes, bytes, dict[str, int], None]:
-        reader = open_reader(
-            stream, f.name, column_map=seller.column_map or None, sheet=seller.sheet
-        )
+    def _rendered(
+        self,
+        f: FileRecord,
+        columns: Sequence[str],
+        rows: Iterable[tuple[Sequence[str], FileLine]],
+        note: str | None,
+        updated_at: datetime | None,
+    ) -> Rendered:
+        formats = self.formats(f.seller)
         csv_buf, json_buf = io.BytesIO(), io.BytesIO()
-        with closing(iter_file_lines(self.ledger, f.id)) as outcomes:
-            counts = write_result_reports(
-                f.name,
-                reader.info.headers,
-                mirror_rows(reader.rows(), outcomes),
-                csv_buf,
-                json_buf,
-                simulated=self.simulated,
-            )
-        return csv_buf.getvalue(), json_buf.getvalue(), counts, None
+        xlsx_buf = io.BytesIO() if "xlsx" in formats else None
+        counts = write_result_reports(
+            f.name,
+            columns,
+            rows,
+            csv_buf,
+            json_buf,
+            simulated=self.simulated,
+            note=note,
+            xlsx_fh=xlsx_buf,
+            updated_at=updated_at.isoformat(timespec="seconds") if updated_at else None,
+        )
+        data = {"csv": csv_buf, "xlsx": xlsx_buf, "json": json_buf}
+        names = dict(zip(("csv", "xlsx", "json"), result_report_names(f.name), strict=True))
+        files = {names[k]: b.getvalue() for k in formats if (b := data[k]) is not None}
+        return Rendered(files, counts, note)
 
     def write_status_notes(self) -> None:
         for seller, outbox in self.outboxes.items():

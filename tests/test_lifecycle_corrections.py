@@ -19,7 +19,7 @@ import run
 from processors import operator as op
 from processors.ledger.corrections import NothingToCorrect, request_correction
 from processors.ledger.queries import order_history, queue
-from processors.results import status_note
+from processors.results import ArchiveSource, ReportWriter, status_note
 
 ORDER = "111-0000001-0000001"
 ITEM = "12345678901234"
@@ -148,3 +148,24 @@ def test_correct_command_queues_the_conflict_as_a_correction(
 def test_correct_command_needs_an_order_or_a_line(tmp_path: Path) -> None:
     r = CliRunner().invoke(run.app, ["correct", "--data-dir", str(tmp_path)])
     assert r.exit_code == 64 and "name an ORDER or a --line ID" in r.output
+
+
+def test_correction_writes_both_files_result_reports_again(
+    world_factory: Callable[..., World],
+) -> None:
+    w = direct(world_factory)
+    reports = ReportWriter(
+        w.ledger,
+        {"acme": w.outbox},
+        simulated=True,
+        sources={"acme": ArchiveSource(w.inbox, w.seller)},
+    )
+    assert reports.write_finished() == ["monday.csv.result.csv", "tuesday.csv.result.csv"]
+    w.clock.advance(60)
+    request_correction(w.ledger, order_id=ORDER)
+    w.batch()
+    assert reports.write_finished() == ["monday.csv.result.csv", "tuesday.csv.result.csv"]
+    monday = w.report("monday.csv.result.json")["rows"][0]
+    tuesday = w.report("tuesday.csv.result.json")["rows"][0]
+    assert monday["message"].startswith(f"corrected: tracking {UPS} was replaced by {FIXED}")
+    assert (tuesday["status"], tuesday["message"][:20]) == ("confirmed", "corrected on Amazon:")

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, select, update
 from processors.ledger.errors import LedgerError, UnknownRecord
 from processors.ledger.records import LineRow
 from processors.ledger.schema import files, lines
-from processors.ledger.statuses import LineStatus
+from processors.ledger.statuses import FileStatus, LineStatus
 from processors.ledger.store import Ledger, _Move
 
 S = LineStatus
@@ -150,6 +150,14 @@ class CorrectionClaim:
             update(lines)
             .where(lines.c.id.in_([ln.id for ln in c.package]))
             .values(message=note, updated_at=self._ledger.clock())
+        )
+        # The original's file was reported with the old tracking: its report is out of
+        # date (processors.ledger.queries.files_to_report_again).
+        conn_files = {ln.file_id for ln in c.package}
+        self._conn.execute(
+            update(files)
+            .where(files.c.id.in_(conn_files), files.c.status == FileStatus.DONE)
+            .values(reported_at=None)
         )
 
     def refused(self, c: Correction, code: str | None, message: str) -> None:

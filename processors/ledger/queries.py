@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from feeds.model import LineError
 from processors.ledger.errors import UnknownRecord
@@ -291,6 +291,40 @@ def files_to_report(ledger: Ledger, seller: str | None = None) -> list[FileRecor
         select(lines.c.id).where(lines.c.file_id == files.c.id, lines.c.status.in_(_OPEN)).exists()
     )
     q = select(files).where(files.c.status == FileStatus.QUEUED, ~open_lines)
+    if seller is not None:
+        q = q.where(files.c.seller == seller)
+    with ledger.reading() as conn:
+        return [FileRecord.from_mapping(r) for r in conn.execute(q.order_by(files.c.id)).mappings()]
+
+
+def files_to_report_again(
+    ledger: Ledger, since: datetime | None, seller: str | None = None
+) -> list[FileRecord]:
+    """Reported files whose result report is out of date: a line of theirs changed status
+    after the report was written (a resend, a correction, a late confirmation), or the
+    report was marked out of date (``reported_at`` NULL: a confirmed line of theirs got a
+    correction note, processors.ledger.corrections).
+
+    Driven from the lines that changed since ``since`` (the (status, status_changed_at)
+    index), so a pass costs what changed, not the size of every file ever reported;
+    ``since`` None looks at every line (once, at start).
+    """
+    changed = select(lines.c.file_id, func.max(lines.c.status_changed_at).label("last"))
+    if since is not None:
+        changed = changed.where(
+            lines.c.status.in_([s.value for s in LineStatus]), lines.c.status_changed_at > since
+        )
+    sub = changed.group_by(lines.c.file_id).subquery()
+    stale = (
+        select(files.c.id)
+        .join(sub, sub.c.file_id == files.c.id)
+        .where(files.c.status == FileStatus.DONE, sub.c.last > files.c.reported_at)
+    )
+    q = select(files).where(
+        files.c.status == FileStatus.DONE,
+        files.c.result_report.is_not(None),
+        or_(files.c.reported_at.is_(None), files.c.id.in_(stale)),
+    )
     if seller is not None:
         q = q.where(files.c.seller == seller)
     with ledger.reading() as conn:

@@ -106,6 +106,7 @@ class FileRecord:
     result_report: str | None = None
     error_report: str | None = None
     claim_name: str | None = None  # where the inbox archived it (Inbox.open_archived)
+    reported_at: datetime | None = None  # when its result report was last written
 
     @classmethod
     def from_mapping(cls, m: Rowish) -> FileRecord:
@@ -125,6 +126,7 @@ class FileRecord:
             result_report=m["result_report"],
             error_report=m["error_report"],
             claim_name=m.get("claim_name"),
+            reported_at=m.get("reported_at"),
         )
 
 

@@ -418,9 +418,15 @@ class Ledger:
         return FileRecord.from_mapping(r._mapping)
 
     def set_file_reports(
-        self, file_id: int, result_report: str | None, error_report: str | None
+        self,
+        file_id: int,
+        result_report: str | None,
+        error_report: str | None,
+        *,
+        reported_at: datetime | None = None,
     ) -> None:
-        """Record where the file's reports were written; the file is then done."""
+        """Record where the file's reports were written; the file is then done.
+        ``reported_at``: when the report's content was read (default: now)."""
         with self._writing() as conn:
             n = conn.execute(
                 update(files)
@@ -429,7 +435,7 @@ class Ledger:
                     result_report=result_report,
                     error_report=error_report,
                     status=FileStatus.DONE.value,
-                    reported_at=self.clock(),
+                    reported_at=reported_at or self.clock(),
                 )
             ).rowcount
         if not n:
