@@ -38,7 +38,7 @@ def shipped(w: World, name: str = "mon.csv") -> None:
 
 def sheet_rows(w: World, name: str) -> list[tuple[Any, ...]]:
     book = openpyxl.load_workbook(w.outbox_dir / name)
-    return list(book.active.iter_rows())  # type: ignore[union-attr]
+    return list(book.active.iter_rows())
 
 
 def test_xlsx_result_report_keeps_item_ids_and_tracking_numbers_as_text(world: World) -> None:
