@@ -99,8 +99,10 @@ def load(ctx: typer.Context, settings_path: Path | None, data_dir: Path | None) 
 
 
 def _seller_from(settings: Settings, name: str | None) -> SellerSettings | None:
+    """The named seller; with no name, the only seller the settings list (its column map
+    and its own date rules, as the service would apply them), else None (global rules)."""
     if name is None:
-        return None
+        return settings.sellers[0] if len(settings.sellers) == 1 else None
     try:
         return settings.seller(name)
     except KeyError as exc:
@@ -132,7 +134,10 @@ def validate(
     file: Annotated[Path, typer.Argument(help="The seller's file: CSV, TSV/TXT or XLSX.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     settings_path: SettingsOpt = None,
-    seller: Annotated[str | None, typer.Option(help="Use this seller's column map.")] = None,
+    seller: Annotated[
+        str | None,
+        typer.Option(help="Use this seller's column map and date rules (default: the only one)."),
+    ] = None,
 ) -> None:
     """Check every line of FILE; exit 0 all valid, 1 some lines rejected, 2 file rejected."""
     try:
@@ -164,7 +169,10 @@ def convert(
     ] = None,
     max_messages: Annotated[int | None, typer.Option(min=1)] = None,
     settings_path: SettingsOpt = None,
-    seller: Annotated[str | None, typer.Option(help="Use this seller's column map.")] = None,
+    seller: Annotated[
+        str | None,
+        typer.Option(help="Use this seller's column map and date rules (default: the only one)."),
+    ] = None,
 ) -> None:
     """Write FILE's valid lines as Order Fulfillment XML, split into OUT-1, OUT-2... if needed.
 

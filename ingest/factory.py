@@ -10,7 +10,7 @@ ingest/ may not import config/, so the processors pass plain values built from s
         and secret.private_key_passphrase.get_secret_value(),
     )
     options = InboxOptions(
-        settle_seconds=service.settle_seconds,
+        settle_seconds=settings.settle_seconds_for(seller),
         known_hosts=seller.known_hosts,
         trust_on_first_use=seller.trust_on_first_use,
     )

@@ -158,3 +158,17 @@ def test_a_sellers_own_date_order_reads_its_ambiguous_files(tmp_path: Path) -> N
         assert outcome.dates is not None
         assert "read as 3 November 2025 (date_order EU)" in outcome.dates.message
     assert fulfillment_dates(tmp_path / "feed.xml")[0][:10] == "2025-11-03"
+
+
+def test_validate_without_seller_uses_the_only_sellers_date_rules(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        "[validation]\nmax_age_days = 36500\n"
+        '[[sellers]]\nname = "fr"\nmerchant_id = "M"\ninbox = "in"\noutbox = "out"\n'
+        'date_order = "EU"\n'
+    )
+    src = write(tmp_path, ["03/11/2025"])
+    report = json.loads(
+        runner.invoke(app, ["validate", str(src), "--json", "--settings", str(settings)]).stdout
+    )
+    assert "read as 3 November 2025 (date_order EU)" in report["date_warning"]
