@@ -51,6 +51,7 @@ from processors.ledger.records import FeedRow, LineRow
 from processors.ledger.statuses import FeedState
 from processors.ledger.store import Claim
 from processors.orderchecks import Cache, CheckResult, check_orders
+from processors.supersede import one_message_per_item
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +253,10 @@ def _prepare_next(
         rows = [r for r in claim.lines if r.order_id not in deferred][:per_feed]
         if not rows:
             return None
+        per_item = one_message_per_item(rows)  # never two messages for one order item
+        claim.supersede(per_item.superseded)
+        rows = per_item.send
+        del per_item
         prepared: list[tuple[int, bytes]] = []
         packages, dups = _packages(rows)
         del rows

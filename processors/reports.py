@@ -286,6 +286,10 @@ RESULT_ADVICE: dict[str, str] = {
         "(nothing to upload)"
     ),
     "cancelled": "nothing: the line was cancelled and not sent to Amazon",
+    "superseded": (
+        "nothing, if the later line for this order item (named in the message) is right: "
+        "it was sent instead of this one"
+    ),
     "rejected": "correct the line and upload it again in a new file",
     "in_queue": "nothing yet: waiting for the next batch",
     "submitted": "nothing yet: Amazon is processing it",

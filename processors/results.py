@@ -59,7 +59,7 @@ DEFAULT_FORMATS = ("csv", "xlsx")
 RECHECK_MARGIN = timedelta(seconds=60)
 STATUS_TXT, STATUS_JSON = "status.txt", "status.json"
 ATTENTION_LIMIT = 500  # orders listed on the status note; the CLI shows the rest
-_GOOD = {"confirmed", "duplicate"}
+_GOOD = {"confirmed", "duplicate", "superseded"}
 
 
 def result_report_names(input_name: str) -> tuple[str, str, str]:

@@ -43,6 +43,7 @@ from processors.context import Context
 from processors.ledger import tracking
 from processors.ledger.records import FeedRow, Outcome
 from processors.ledger.statuses import FeedState, LineStatus
+from processors.ledger.supersede import corrected
 from processors.outcomes import explain, explain_warning
 from processors.verify import Query, Verdict, check_shipped
 
@@ -209,22 +210,17 @@ def _plan(ctx: Context, feed: FeedRow, report: ProcessingReport | None, unreadab
         plan.unclear = "the processing report does not match the feed: " + "; ".join(
             report.problems[:3]
         )
+    corrections: dict[int, int] = {}  # line id -> the superseded line it corrects
     for line in tracking.report_lines(ctx.ledger, feed.id):
         query = Query(line.id, line.order_id, line.order_item_id)
         if report is None or line.message_id is None:
             plan.check[line.id] = query
             continue
         mo = report.outcome(line.message_id)
-        if mo.status == ReportOutcome.ACCEPTED:
-            if line.corrects is not None:
-                plan.outcomes[line.id] = Outcome(
-                    S.CONFIRMED.value,
-                    None,
-                    f"confirmed by Amazon, as the correction of line {line.corrects} "
-                    "(superseded, not sent)",
-                )
-            else:
-                plan.accepted.append(line.id)
+        if mo.status == ReportOutcome.ACCEPTED and line.corrects is not None:
+            corrections[line.id] = line.corrects
+        elif mo.status == ReportOutcome.ACCEPTED:
+            plan.accepted.append(line.id)
         elif mo.status == ReportOutcome.ACCEPTED_WITH_WARNING:
             w = mo.results[0]
             plan.outcomes[line.id] = Outcome(
@@ -242,6 +238,11 @@ def _plan(ctx: Context, feed: FeedRow, report: ProcessingReport | None, unreadab
                 plan.outcomes[line.id] = Outcome(S.ERROR.value, e.message_code or None, words)
         else:  # UNKNOWN: the report cannot be believed about this message
             plan.check[line.id] = query
+    named = corrected(ctx.ledger, list(corrections.values()))
+    for line_id, earlier in corrections.items():
+        what = named.get(earlier, f"line id {earlier}")
+        msg = f"confirmed by Amazon, as the correction of {what} (superseded, not sent)"
+        plan.outcomes[line_id] = Outcome(S.CONFIRMED.value, None, msg)
     if report is not None:
         _late(ctx, feed, report, plan)
     return plan

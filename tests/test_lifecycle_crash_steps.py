@@ -262,3 +262,30 @@ def test_report_downloaded_but_not_recorded_is_completed_after_restart(
     assert set(after.statuses().values()) == {"confirmed"}
     assert after.sim.counters.confirmations == {(O1, I1): 1, (O2, I2): 1}
     assert after.sim.counters.feeds_created == 1
+
+
+# -- superseding a line before sending ---------------------------------------------------------
+
+
+def _prepares_feed(statement: str, _params: Any) -> bool:
+    """prepare_feed's insert: the superseding is written, the feed is not yet stored."""
+    return statement.lstrip().upper().startswith("INSERT INTO FEEDS")
+
+
+def test_crash_after_superseding_before_the_feed_is_stored_decides_the_same_after_restart(
+    world: World, ledger_url: str
+) -> None:
+    world.order(O1, [(I1, 1)])
+    world.drop("first.csv", [row(O1, I1, "1")])
+    world.intake()
+    world.drop("second.csv", [row(O1, I1, "1", tracking="1Z999AA10123456793")])
+    world.intake()
+    with crash_on(world.ledger, _prepares_feed), pytest.raises(Crash):
+        world.batch()
+    after = restart(world, ledger_url)
+    assert sorted(ln.status for ln in after.all_lines()) == ["in_queue", "in_queue"]
+    after.until_settled()
+    first, second = sorted(after.all_lines(), key=lambda ln: ln.id)
+    assert (first.status, second.status) == ("superseded", "confirmed")
+    assert after.sim.counters.confirmations == {(O1, I1): 1}
+    assert after.sim.counters.feeds_created == 1

@@ -26,6 +26,10 @@ class LineStatus(StrEnum):
     # correction (processors.ledger.corrections: conflict -> in_queue -> confirmed).
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
+    # Decided before sending: a later upload (another file) names the same order item with
+    # other shipment details, so it is the correction and this earlier line is not sent.
+    # Amazon would apply only the first of two messages for one item and reject the other.
+    SUPERSEDED = "superseded"
 
 
 class FeedState(StrEnum):
@@ -49,8 +53,9 @@ S = LineStatus
 #: are set at intake and are not changes, so they have no "from".
 ALLOWED: dict[LineStatus, frozenset[LineStatus]] = {
     # confirmed/cancelled from the queue: Amazon already shows the order shipped or
-    # cancelled (Orders API lookup before sending); error: it could not be sent.
-    S.IN_QUEUE: frozenset({S.SUBMITTED, S.CANCELLED, S.CONFIRMED, S.ERROR}),
+    # cancelled (Orders API lookup before sending); error: it could not be sent;
+    # superseded: a later upload for the same order item is sent instead (batcher).
+    S.IN_QUEUE: frozenset({S.SUBMITTED, S.CANCELLED, S.CONFIRMED, S.ERROR, S.SUPERSEDED}),
     S.SUBMITTED: frozenset({S.CONFIRMED, S.ERROR, S.IN_QUEUE, S.NEEDS_ATTENTION}),
     S.ERROR: frozenset({S.IN_QUEUE, S.NEEDS_ATTENTION, S.CONFIRMED, S.CANCELLED}),
     S.NEEDS_ATTENTION: frozenset({S.IN_QUEUE, S.CONFIRMED, S.CANCELLED}),
@@ -58,12 +63,21 @@ ALLOWED: dict[LineStatus, frozenset[LineStatus]] = {
     S.CONFIRMED: frozenset(),
     S.CANCELLED: frozenset(),
     S.DUPLICATE: frozenset(),
+    S.SUPERSEDED: frozenset(),
 }
 
 #: Statuses after which nothing more happens without an operator: a file whose lines are
 #: all in one of these can get its result report.
 ENDED: frozenset[LineStatus] = frozenset(
-    {S.CONFIRMED, S.ERROR, S.NEEDS_ATTENTION, S.CANCELLED, S.DUPLICATE, S.CONFLICT}
+    {
+        S.CONFIRMED,
+        S.ERROR,
+        S.NEEDS_ATTENTION,
+        S.CANCELLED,
+        S.DUPLICATE,
+        S.CONFLICT,
+        S.SUPERSEDED,
+    }
 )
 
 #: An earlier line in one of these blocks a new identical line (it is, or will be, sent).

@@ -1059,6 +1059,13 @@ class Claim:
     def mark_confirmed_elsewhere(self, line_ids: Iterable[int], message: str) -> None:
         self._ledger._mark(self._conn, line_ids, S.CONFIRMED, message)
 
+    def supersede(self, pairs: Sequence[tuple[LineRow, LineRow]]) -> None:
+        """(earlier, later) claimed lines: the later upload is sent, the earlier one ends
+        superseded (processors.supersede decides; processors.ledger.supersede records)."""
+        from processors.ledger.supersede import supersede
+
+        supersede(self._ledger, self._conn, pairs)
+
     def mark_cancelled_on_amazon(
         self, line_ids: Iterable[int], message: str = "the order is cancelled on Amazon"
     ) -> None:
