@@ -28,6 +28,7 @@ import run
 from config.settings import Secrets, Settings
 from feeds.errors import AmazonIdentityMismatch, ConfigError
 from feeds.simulator import OrderBook, Simulator, start_simulator
+from processors.ledger import migrate
 from processors.ledger.engine import normalise_url
 from processors.ledger.identity import (
     SIMULATED_MERCHANT,
@@ -277,3 +278,17 @@ def test_a_worker_that_lost_the_race_to_record_is_refused_without_writing(ledger
     with pytest.raises(AmazonIdentityMismatch):
         record_or_refuse(ledger, [_real("acme"), _real("bolt")])
     assert [(i.seller, i.simulated) for i in recorded(ledger)] == [("acme", True)]
+
+
+def test_a_refused_start_runs_no_migration(
+    ledger_url: str, amazon: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    var = tmp_path / "var"
+    start(simulated(var, ledger_url))
+
+    def no_migration(*_: object) -> None:
+        raise AssertionError("a refused start migrated the ledger")
+
+    monkeypatch.setattr(migrate, "upgrade", no_migration)
+    with pytest.raises(AmazonIdentityMismatch):
+        start(real(var, amazon, ledger_url), sim_secrets(amazon))

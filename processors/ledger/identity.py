@@ -142,7 +142,7 @@ def mismatches(
             found.append(
                 Mismatch(
                     "merchant",
-                    f"seller {had.seller} as merchant {had.merchant_id} ({_at(had)})",
+                    f"seller {had.seller} as merchant {had.merchant_id} {_at(had)}",
                     f"seller {e.seller} as merchant {e.merchant_id}",
                 )
             )
@@ -150,11 +150,11 @@ def mismatches(
 
 
 def _when(r: AmazonIdentity) -> str:
-    return f"{r.amazon} ({_at(r)})"
+    return f"{r.amazon} {_at(r)}"
 
 
 def _at(r: AmazonIdentity) -> str:
-    return f"recorded {r.recorded_at:%Y-%m-%d %H:%M} UTC" if r.recorded_at else "recorded"
+    return f"on {r.recorded_at:%Y-%m-%d %H:%M} UTC" if r.recorded_at else "earlier"
 
 
 def _unique(
