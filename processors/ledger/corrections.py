@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from processors.ledger.correctionmark import is_correction
 from processors.ledger.errors import LedgerError, UnknownRecord
 from processors.ledger.records import LineRow
 from processors.ledger.schema import files, lines
@@ -82,7 +83,13 @@ def request_correction(
             raise UnknownRecord(
                 "order line" if line_id is not None else "order", [line_id or order_id]
             )
-        todo = [r for r in rows if _correctable(r)]
+        candidates = [r for r in rows if _correctable(r)]
+        originals = {
+            r["id"]: r for r in ledger._lines_by_id(conn, {r["duplicate_of"] for r in candidates})
+        }
+        # A line may point at one it superseded (processors.ledger.supersede): only one
+        # pointing at a confirmed line corrects a shipment Amazon has.
+        todo = [r for r in candidates if originals[r["duplicate_of"]]["status"] == S.CONFIRMED]
         if not todo:
             shown = ", ".join(f"line {r['id']} is {r['status']}" for r in rows[:10])
             raise NothingToCorrect(
@@ -91,18 +98,9 @@ def request_correction(
                 "order was confirmed (status conflict); see `python run.py queue --status "
                 "conflict`",
             )
-        originals = {
-            r["id"]: r for r in ledger._lines_by_id(conn, {r["duplicate_of"] for r in todo})
-        }
         moves = []
         for r in todo:
             o = originals[r["duplicate_of"]]
-            if o["status"] != S.CONFIRMED:
-                raise NothingToCorrect(
-                    f"line {r['id']} corrects line {o['id']}, which is {o['status']}, not "
-                    "confirmed: there is no shipment on Amazon to correct",
-                    hint="resend or cancel the lines instead",
-                )
             msg = (
                 f"correction requested by an operator: tracking {r['tracking_number'] or '-'} "
                 f"replaces {o['tracking_number'] or '-'} of line {o['id']}; sent with "
@@ -175,6 +173,7 @@ def pending_corrections_query(seller: str) -> Any:
             lines.c.status == S.IN_QUEUE,
             lines.c.feed_id.is_(None),
             lines.c.duplicate_of.is_not(None),
+            is_correction(),
         )
         .order_by(lines.c.id)
     )

@@ -36,6 +36,7 @@ from sqlalchemy import (
     bindparam,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -44,6 +45,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from feeds.model import LineError, Shipment
 from processors.ledger import migrate
+from processors.ledger.correctionmark import is_correction
 from processors.ledger.engine import IMMEDIATE, make_engine
 from processors.ledger.errors import (
     CannotCancel,
@@ -461,7 +463,7 @@ class Ledger:
                     lines.c.status == S.IN_QUEUE,
                     lines.c.feed_id.is_(None),
                     # Corrections never go in a feed (processors.ledger.corrections).
-                    lines.c.duplicate_of.is_(None),
+                    or_(lines.c.duplicate_of.is_(None), ~is_correction()),
                 )
                 .order_by(lines.c.id)
                 .limit(limit)
@@ -481,7 +483,7 @@ class Ledger:
                     lines.c.status == S.IN_QUEUE,
                     lines.c.feed_id.is_(None),
                     # Corrections never go in a feed (processors.ledger.corrections).
-                    lines.c.duplicate_of.is_(None),
+                    or_(lines.c.duplicate_of.is_(None), ~is_correction()),
                 )
                 .order_by(lines.c.id)
                 .limit(limit)
