@@ -47,6 +47,13 @@ from feeds.spapi.orders import CannotConfirmDirectly
 from feeds.xmlfeed import FeedWriter
 from processors.context import Context
 from processors.corrections import send_corrections
+from processors.ledger.feedclaims import (
+    FeedClaim,
+    claim_new,
+    claimed_for_resume,
+    release_all,
+    resumable_feed_ids,
+)
 from processors.ledger.records import FeedRow, LineRow
 from processors.ledger.statuses import FeedState
 from processors.ledger.store import Claim
@@ -99,20 +106,32 @@ def run_batch(ctx: Context, seller: SellerSettings) -> BatchResult:
 
 
 def _resume(ctx: Context, seller: SellerSettings, result: BatchResult) -> None:
-    for feed in ctx.ledger.feeds_to_resume(seller.name):
-        log.info("%s: resuming feed %d (%s)", seller.name, feed.id, feed.state)
-        if feed.state == FeedState.PREPARED:
-            assert feed.content is not None
-            _send(ctx, seller, feed.id, feed.content, result)
+    """Each unfinished feed is claimed first (processors.ledger.feedclaims): one another
+    worker is still sending is skipped, never sent a second time beside it."""
+    for feed_id in resumable_feed_ids(ctx.ledger, seller.name):
+        held = claimed_for_resume(ctx.ledger, feed_id)
+        if held is None:
+            log.debug("%s: feed %d is being sent by another worker", seller.name, feed_id)
             continue
-        assert feed.feed_document_id is not None
-        wall = datetime.now(UTC)
-        since = min(feed.uploaded_at or wall, wall) - CREATED_MARGIN
-        found = _find(ctx, seller, since)
-        if found is not None:
-            _created(ctx, feed.id, found, result)
-        else:
-            _create(ctx, seller, feed, feed.feed_document_id, result)
+        claim, feed = held
+        with claim:
+            _resume_one(ctx, seller, feed, result)
+
+
+def _resume_one(ctx: Context, seller: SellerSettings, feed: FeedRow, result: BatchResult) -> None:
+    log.info("%s: resuming feed %d (%s)", seller.name, feed.id, feed.state)
+    if feed.state == FeedState.PREPARED:
+        assert feed.content is not None
+        _send(ctx, seller, feed.id, feed.content, result)
+        return
+    assert feed.feed_document_id is not None
+    wall = datetime.now(UTC)
+    since = min(feed.uploaded_at or wall, wall) - CREATED_MARGIN
+    found = _find(ctx, seller, since)
+    if found is not None:
+        _created(ctx, feed.id, found, result)
+    else:
+        _create(ctx, seller, feed, feed.feed_document_id, result)
 
 
 def _find(ctx: Context, seller: SellerSettings, since: datetime) -> str | None:
@@ -224,10 +243,14 @@ def _send_queue(ctx: Context, seller: SellerSettings, result: BatchResult) -> No
         if prepared is None:
             return
         parts = len(prepared)
-        while prepared:  # each part's bytes are let go once sent, before the next claim
-            feed_id, content = prepared.pop(0)
-            _send(ctx, seller, feed_id, content, result)
-            del content
+        try:
+            while prepared:  # each part's bytes are let go once sent, before the next claim
+                feed_claim, content = prepared.pop(0)
+                with feed_claim:
+                    _send(ctx, seller, feed_claim.feed_id, content, result)
+                del content
+        finally:
+            release_all(c for c, _ in prepared)  # parts left unsent by a stopped step
         if direct or not parts:
             # The direct path is for a handful of orders: one pass; what failed for now
             # stays queued for the next batch instead of being retried in a loop here.
@@ -242,32 +265,39 @@ def _prepare_next(
     deferred: set[str],
     direct: bool,
     result: BatchResult,
-) -> list[tuple[int, bytes]] | None:
+) -> list[tuple[FeedClaim, bytes]] | None:
     """Claim the next feed's worth of lines and store its feed parts; None: queue empty.
+
+    Each part comes back claimed for this worker (taken before the parts are committed,
+    so no other worker can resume them while this one sends them).
 
     A function of its own so that the claimed rows, shipments and packages (a feed's worth
     of Python objects) are freed when it returns, not held through the uploads and the
     next claim: that halves the batcher's peak memory.
     """
-    with ctx.ledger.claim_queued(seller.name, per_feed + skip) as claim:
-        rows = [r for r in claim.lines if r.order_id not in deferred][:per_feed]
-        if not rows:
-            return None
-        per_item = one_message_per_item(rows)  # never two messages for one order item
-        claim.supersede(per_item.superseded)
-        rows = per_item.send
-        del per_item
-        prepared: list[tuple[int, bytes]] = []
-        packages, dups = _packages(rows)
-        del rows
-        claim.lines = []
-        stopped: Exception | None = None
-        if direct:
-            packages, stopped = _confirm_directly(ctx, seller, claim, packages, dups, result)
-        if stopped is None:
-            for part in _write(ctx, seller, packages, dups):
-                feed_id = claim.prepare_feed(part.content, part.message_map)
-                prepared.append((feed_id, part.content))
+    prepared: list[tuple[FeedClaim, bytes]] = []
+    stopped: Exception | None = None
+    try:
+        with ctx.ledger.claim_queued(seller.name, per_feed + skip) as claim:
+            rows = [r for r in claim.lines if r.order_id not in deferred][:per_feed]
+            if not rows:
+                return None
+            per_item = one_message_per_item(rows)  # never two messages for one order item
+            claim.supersede(per_item.superseded)
+            rows = per_item.send
+            del per_item
+            packages, dups = _packages(rows)
+            del rows
+            claim.lines = []
+            if direct:
+                packages, stopped = _confirm_directly(ctx, seller, claim, packages, dups, result)
+            if stopped is None:
+                for part in _write(ctx, seller, packages, dups):
+                    feed_id = claim.prepare_feed(part.content, part.message_map)
+                    prepared.append((claim_new(ctx.ledger, feed_id), part.content))
+    except BaseException:
+        release_all(c for c, _ in prepared)
+        raise
     if stopped is not None:
         # Raised only now, so that the confirmations Amazon already took are committed.
         raise stopped

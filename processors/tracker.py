@@ -41,6 +41,7 @@ from feeds.spapi.errors import CredentialsError
 from feeds.spapi.feeds import Feed
 from processors.context import Context
 from processors.ledger import tracking
+from processors.ledger.feedclaims import try_claim
 from processors.ledger.records import FeedRow, Outcome
 from processors.ledger.statuses import FeedState, LineStatus
 from processors.ledger.supersede import corrected
@@ -71,10 +72,19 @@ def run_tracking(ctx: Context, seller: SellerSettings | None = None) -> TrackRes
     """Poll every due feed once; see the module docstring."""
     result = TrackResult()
     for feed in ctx.ledger.poll_submitted(seller.name if seller else None, due_only=True):
-        try:
-            _track(ctx, feed, result)
-        except TransientError as exc:
-            log.warning("feed %d: not polled this time: %s", feed.id, exc)
+        # Several workers: one feed is polled and applied by one of them at a time, and
+        # read again once claimed: if the previous holder acted on it since it was listed
+        # (polled, completed, failed), this pass leaves it.
+        claim = try_claim(ctx.ledger, feed.id)
+        if claim is None:
+            continue
+        with claim:
+            if ctx.ledger.feed(feed.id) != feed:
+                continue
+            try:
+                _track(ctx, feed, result)
+            except TransientError as exc:
+                log.warning("feed %d: not polled this time: %s", feed.id, exc)
     return result
 
 
