@@ -41,6 +41,7 @@ from processors.convert import CHUNK_ROWS, FileOutcome, rule_context
 from processors.ledger.fileintake import FileIntake
 from processors.ledger.queries import iter_file_lines
 from processors.ledger.records import DuplicateFile, FileRecord
+from processors.ledger.replaced import supersede_replaced
 from processors.ledger.schema import lines
 from processors.ledger.statuses import LineStatus
 from processors.readahead import validated_chunks
@@ -195,6 +196,9 @@ def intake_file(
         return _duplicate(ctx, seller, inbox, outbox, claimed, dup, resumed=resumed)
     if record is None:
         return _rejected(ctx, seller, inbox, outbox, claimed, sha, outcome)
+    replaced = supersede_replaced(ctx.ledger, record.id)
+    if replaced:
+        log.info("%s: %s replaces %d failed line(s)", seller.name, claimed.name, len(replaced))
     try:
         outcome.accepted = record.accepted
         outcome.duplicates = record.duplicates

@@ -57,8 +57,10 @@ ALLOWED: dict[LineStatus, frozenset[LineStatus]] = {
     # superseded: a later upload for the same order item is sent instead (batcher).
     S.IN_QUEUE: frozenset({S.SUBMITTED, S.CANCELLED, S.CONFIRMED, S.ERROR, S.SUPERSEDED}),
     S.SUBMITTED: frozenset({S.CONFIRMED, S.ERROR, S.IN_QUEUE, S.NEEDS_ATTENTION}),
-    S.ERROR: frozenset({S.IN_QUEUE, S.NEEDS_ATTENTION, S.CONFIRMED, S.CANCELLED}),
-    S.NEEDS_ATTENTION: frozenset({S.IN_QUEUE, S.CONFIRMED, S.CANCELLED}),
+    # superseded from error / needs_attention: the seller uploaded a corrected line for
+    # the same order item; that one is sent (processors.ledger.replaced).
+    S.ERROR: frozenset({S.IN_QUEUE, S.NEEDS_ATTENTION, S.CONFIRMED, S.CANCELLED, S.SUPERSEDED}),
+    S.NEEDS_ATTENTION: frozenset({S.IN_QUEUE, S.CONFIRMED, S.CANCELLED, S.SUPERSEDED}),
     S.CONFLICT: frozenset({S.IN_QUEUE, S.CANCELLED, S.CONFIRMED}),
     S.CONFIRMED: frozenset(),
     S.CANCELLED: frozenset(),
