@@ -243,3 +243,27 @@ def test_already_fulfilled_waits_while_the_orders_api_cannot_be_asked(
     w.track()
     assert w.statuses() == {f"{O1}/{I1}": "confirmed"}
     assert w.ledger.feed(feed_id).state == FeedState.DONE
+
+
+# -- issue 9's scenario, smaller ---------------------------------------------------------------
+
+
+def test_slow_feeds_and_a_disagreeing_report_apply_every_line_once_and_confirm_it(
+    world_factory: Callable[..., World],
+) -> None:
+    faults = FaultConfig(stuck=1.0).trigger("corrupt_report", "createFeed", 1)
+    w = world_factory(faults=faults, spapi={"use_orders_api": False})
+    orders = [(f"111-{n:07d}-0000001", f"{10**13 + n}") for n in range(40)]
+    for o, i in orders:
+        w.order(o, [(i, 1)])
+    w.drop("f.csv", [row(o, i, "1") for o, i in orders])
+    w.intake()
+    for _ in range(4):  # hours pass with every feed still in progress
+        w.batch()
+        _past_stuck(w)
+        w.track()
+    w.sim.release_feeds()
+    w.until_settled()
+    assert w.sim.counters.confirmations == {key: 1 for key in orders}
+    assert set(w.statuses().values()) == {"confirmed"}
+    assert w.sim.counters.feeds_created == 1

@@ -149,13 +149,11 @@ class Simulator:
             for feed in sorted(moving, key=lambda f: f.feed_id):
                 elapsed = (datetime.now(UTC) - feed.created).total_seconds()
                 with self.lock:
-                    if feed.status == "IN_QUEUE" and elapsed >= delay and feed.fate != "queued":
+                    if feed.status == "IN_QUEUE" and elapsed >= delay and feed.held != "queued":
                         feed.status = "IN_PROGRESS"
                         feed.started = datetime.now(UTC)
                     finish = (
-                        feed.status == "IN_PROGRESS"
-                        and feed.fate != "stuck"
-                        and elapsed >= 2 * delay
+                        feed.status == "IN_PROGRESS" and feed.held is None and elapsed >= 2 * delay
                     )
                 if finish:
                     try:
@@ -170,9 +168,9 @@ class Simulator:
         """Let every feed held by a ``stuck`` or ``queued`` fault go on and finish: Amazon
         ending a feed hours late. Returns how many were held."""
         with self.lock:
-            held = [f for f in self.feeds.values() if f.fate in ("stuck", "queued")]
+            held = [f for f in self.feeds.values() if f.held is not None]
             for f in held:
-                f.fate = "normal"
+                f.held = None
         self.wake()
         return len(held)
 

@@ -156,15 +156,16 @@ def create_feed(sim: Simulator, req: Request) -> Answer:
     if sim.faults.hits("fatal", "createFeed"):
         fate = "fatal"
         sim.counters.fault("fatal", "createFeed")
-    elif sim.faults.hits("stuck", "createFeed"):
-        fate = "stuck"
-        sim.counters.fault("stuck", "createFeed")
-    elif sim.faults.hits("queued", "createFeed"):
-        fate = "queued"
-        sim.counters.fault("queued", "createFeed")
     elif sim.faults.hits("corrupt_report", "createFeed"):
         fate = "corrupt_report"
         sim.counters.fault("corrupt_report", "createFeed")
+    # Slowness is apart from the ending: a slow feed may still end FATAL or misreported.
+    held: str | None = None
+    for kind in ("stuck", "queued"):
+        if sim.faults.hits(kind, "createFeed"):
+            held = kind
+            sim.counters.fault(kind, "createFeed")
+            break
     feed_id = sim.new_feed_id()
     feed = Feed(
         feed_id=feed_id,
@@ -173,6 +174,7 @@ def create_feed(sim: Simulator, req: Request) -> Answer:
         input_document_id=doc_id,
         created=datetime.now(UTC),
         fate=fate,
+        held=held,
         feed_options={str(k): str(v) for k, v in options.items()},
     )
     with sim.lock:

@@ -71,7 +71,8 @@ class Feed:
     input_document_id: str
     created: datetime
     status: str = "IN_QUEUE"
-    fate: str = "normal"  # normal | fatal | stuck | queued | corrupt_report: createFeed faults
+    fate: str = "normal"  # normal | fatal | corrupt_report: how it ends (createFeed faults)
+    held: str | None = None  # stuck (in IN_PROGRESS) | queued (in IN_QUEUE): until released
     started: datetime | None = None
     ended: datetime | None = None
     result_document_id: str | None = None
