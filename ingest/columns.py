@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 
 from feeds.errors import ConfigError, FileRejected
+from feeds.excerpt import excerpt
 from feeds.model import FIELDS, REQUIRED_FIELDS
 
 _PUNCT = re.compile(r"[\s\-_.:/()\[\]'\"]+")
@@ -150,7 +151,8 @@ def map_headers(
     for seller_header, field in (column_map or {}).items():
         if field not in FIELDS:
             raise ConfigError(
-                f"column_map maps '{seller_header}' to '{field}', which is not a field",
+                f"column_map maps '{excerpt(seller_header)}' to '{excerpt(field)}', "
+                "which is not a field",
                 hint=f"use one of: {', '.join(FIELDS)}",
             )
         explicit[normalise_header(seller_header)] = field
@@ -187,7 +189,8 @@ def _claim(columns: dict[str, str | None], field: str, header: str, file: str) -
     if current is not None:
         raise FileRejected(
             file,
-            f"the columns '{current}' and '{header}' both look like {_label(field)}",
+            f"the columns '{excerpt(current)}' and '{excerpt(header)}' both look like "
+            f"{_label(field)}",
             hint="rename or delete one of them, or set column_map in the seller's settings",
         )
     columns[field] = header
@@ -203,7 +206,7 @@ def require_columns(columns: Mapping[str, str | None], headers: list[str], file:
     missing = missing_required(columns)
     if not missing:
         return
-    found = ", ".join(f"'{h}'" for h in headers if h.strip()) or "no headers at all"
+    found = excerpt(", ".join(f"'{h}'" for h in headers if h.strip())) or "no headers at all"
     names = " and ".join(f"'{_label(f)}'" for f in missing)
     raise FileRejected(
         file,

@@ -23,6 +23,17 @@ class InboxFile:
 
 
 @dataclass(frozen=True, slots=True)
+class RefusedFile:
+    """A settled file whose name the service will not take (ingest.names.name_problem):
+    ``name`` is the name as listed, which may hold a line break; ``reason`` says why."""
+
+    name: str
+    size: int
+    mtime: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimedFile:
     """A file this worker has claimed; ``claim_name`` is its name inside processing/."""
 
@@ -43,6 +54,22 @@ class Inbox(Protocol):
 
     def claimed(self) -> list[ClaimedFile]:
         """Files already in processing/ (left by a crash): resume them first."""
+        ...
+
+    def refused(self) -> list[RefusedFile]:
+        """Settled files whose names are refused, found by the last ``ready()``."""
+        ...
+
+    def quarantine_refused(self, file: RefusedFile) -> str:
+        """Move a refused file to quarantine/ under a stand-in name (ingest.names.
+        safe_stand_in) with a reason file; returns the stand-in. None of its own name is
+        used as a path."""
+        ...
+
+    def start_attempt(self, file: ClaimedFile) -> int:
+        """Count, durably, that this process has started taking ``file`` in (once per
+        process), and return how many processes had started it before. A file that kills
+        the process reading it is counted at each restart, and the caller stops trying."""
         ...
 
     def open(self, file: ClaimedFile) -> AbstractContextManager[BinaryIO]:

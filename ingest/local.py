@@ -26,18 +26,22 @@ from watchdog.observers import Observer
 
 from feeds.errors import ConfigError
 from ingest.errors import UnsafeName
-from ingest.inbox import ClaimedFile, InboxFile
+from ingest.inbox import ClaimedFile, InboxFile, RefusedFile
 from ingest.names import (
     DONE_SUFFIX,
     REASON_SUFFIX,
     WORK_DIR_NAME,
     archive_day,
     archive_days_for,
+    attempts_name,
     is_expired_day,
     is_partial_name,
     is_safe_name,
     make_claim_name,
+    name_problem,
     original_name,
+    printable_name,
+    safe_stand_in,
 )
 from ingest.settle import SettleTracker
 
@@ -124,6 +128,8 @@ class LocalInbox:
         self._tracker = SettleTracker(settle_seconds, wall_clock=time.time)
         self._event = threading.Event()
         self._closed = False
+        self._refused: list[RefusedFile] = []
+        self._started: dict[str, int] = {}  # claim name → processes before this one
         self._observer: Observer | None = None  # type: ignore[valid-type]
         if watch:
             observer = Observer()
@@ -140,10 +146,14 @@ class LocalInbox:
     def ready(self) -> list[InboxFile]:
         listed: list[InboxFile] = []
         names: set[str] = set()
+        problems: dict[str, str] = {}
         with os.scandir(self.inbox) as it:
             for entry in it:
                 names.add(entry.name)
-                if not is_safe_name(entry.name) or is_partial_name(entry.name):
+                if is_partial_name(entry.name):
+                    continue
+                problem = name_problem(entry.name)
+                if problem is None and not is_safe_name(entry.name):
                     continue
                 try:
                     st = entry.stat(follow_symlinks=False)
@@ -152,10 +162,33 @@ class LocalInbox:
                 if not stat.S_ISREG(st.st_mode):  # folders, symlinks, fifos: never taken
                     continue
                 listed.append(InboxFile(entry.name, st.st_size, st.st_mtime))
+                if problem is not None:
+                    problems[entry.name] = problem
         done: set[str] = set()
         if self.done_marker:
             done = {f.name for f in listed if f.name + DONE_SUFFIX in names}
-        return self._tracker.update(listed, done)
+        settled = self._tracker.update(listed, done)
+        self._refused = [
+            RefusedFile(f.name, f.size, f.mtime, problems[f.name])
+            for f in settled
+            if f.name in problems
+        ]
+        return [f for f in settled if f.name not in problems]
+
+    def refused(self) -> list[RefusedFile]:
+        return list(self._refused)
+
+    def quarantine_refused(self, file: RefusedFile) -> str:
+        if "/" in file.name or file.name in ("", ".", ".."):
+            raise UnsafeName(file.name, str(self.inbox))
+        stand_in = make_claim_name(safe_stand_in(file.name))
+        note = f"{printable_name(file.name, 400)}: {file.reason}\n"
+        atomic_write(self.quarantine_dir, stand_in + REASON_SUFFIX, note.encode("utf-8"))
+        os.rename(self.inbox / file.name, self.quarantine_dir / stand_in)
+        self._tracker.forget(file.name)
+        self._refused = [f for f in self._refused if f.name != file.name]
+        log.warning("quarantined %s as %s: %s", printable_name(file.name), stand_in, file.reason)
+        return stand_in
 
     def claim(self, file: InboxFile) -> ClaimedFile | None:
         if not is_safe_name(file.name):
@@ -201,11 +234,32 @@ class LocalInbox:
     def open(self, file: ClaimedFile) -> AbstractContextManager[BinaryIO]:
         return open(self._processing_path(file), "rb")
 
+    def start_attempt(self, file: ClaimedFile) -> int:
+        if file.claim_name in self._started:
+            return self._started[file.claim_name]
+        marker = attempts_name(file.claim_name)
+        if not is_safe_name(marker):  # claimed before names were bounded: not counted
+            return 0
+        try:
+            before = int((self.processing / marker).read_text(encoding="ascii").strip())
+        except (FileNotFoundError, ValueError):
+            before = 0
+        atomic_write(self.processing, marker, str(before + 1).encode("ascii"))
+        self._started[file.claim_name] = before
+        return before
+
+    def _forget_attempts(self, file: ClaimedFile) -> None:
+        self._started.pop(file.claim_name, None)
+        marker = attempts_name(file.claim_name)
+        if is_safe_name(marker):
+            (self.processing / marker).unlink(missing_ok=True)
+
     def archive(self, file: ClaimedFile) -> None:
         src = self._processing_path(file)
         day = self.archive_dir.joinpath(*archive_day())
         day.mkdir(parents=True, exist_ok=True)
         os.rename(src, day / file.claim_name)
+        self._forget_attempts(file)
         log.info("archived %s to %s", file.name, day)
 
     def open_archived(self, claim_name: str) -> AbstractContextManager[BinaryIO]:
@@ -225,6 +279,7 @@ class LocalInbox:
         src = self._processing_path(file)
         atomic_write(self.quarantine_dir, file.claim_name + REASON_SUFFIX, reason.encode("utf-8"))
         os.rename(src, self.quarantine_dir / file.claim_name)
+        self._forget_attempts(file)
         log.warning("quarantined %s: %s", file.name, reason)
 
     def purge_archive(self, older_than_days: int, today: date | None = None) -> int:

@@ -29,8 +29,17 @@ REASON_SUFFIX = ".reason.txt"
 #: the seller's own folder, so a claim is one rename on the same filesystem or server.
 WORK_DIR_NAME = ".shipfeed"
 
+#: Beside a claim in processing/: how many processes have started taking it in.
+ATTEMPTS_SUFFIX = ".attempts"
+
 _CLAIM_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}-(?P<name>.+)$")
 _MAX_NAME_BYTES = 255
+#: The longest seller's name taken in: the claim name adds 26 bytes, its attempts marker
+#: 10 more, and a report name (NAME.intake.json) 12, all within a 255-byte file name.
+MAX_TAKEN_NAME_BYTES = 200
+#: Characters that are no part of a file name a person typed: C0 and C1 controls, DEL,
+#: and the Unicode line and paragraph separators.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def is_safe_name(name: str) -> bool:
@@ -50,6 +59,62 @@ def is_safe_name(name: str) -> bool:
     except UnicodeEncodeError:  # lone surrogates from undecodable bytes
         return False
     return len(encoded) <= _MAX_NAME_BYTES
+
+
+def name_problem(name: str) -> str | None:
+    """Why the service will not take a file of this name, in words for the seller; None
+    when it will. Such a file is quarantined and reported, never silently passed over.
+
+    A name is refused when it could not travel safely through claim names, report names,
+    logs and reports: control characters (a line break splits a log line or a report
+    row), folder separators, undecodable bytes, or a length that leaves no room for the
+    claim prefix and report suffixes.
+    """
+    if _CONTROL_RE.search(name):
+        return "the file name contains a line break or another control character"
+    if "/" in name or "\\" in name:
+        return "the file name contains a folder separator (/ or \\)"
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not valid UTF-8 text"
+    if len(encoded) > MAX_TAKEN_NAME_BYTES:
+        return (
+            f"the file name is {len(encoded)} bytes long; names up to "
+            f"{MAX_TAKEN_NAME_BYTES} bytes are taken"
+        )
+    return None
+
+
+def printable_name(name: str, limit: int = 120) -> str:
+    """The name as a reason may quote it: controls escaped (a line break shows as \\n),
+    undecodable bytes as \\xNN, and at most ``limit`` characters."""
+    try:  # undecodable bytes arrive as lone surrogates (surrogateescape): show them as \\xNN
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        shown = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    shown = _CONTROL_RE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), shown)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def safe_stand_in(name: str) -> str:
+    """A name the service can use for a file whose own name it refuses (name_problem): the
+    refused characters become '_', undecodable bytes '?', cut to fit, extension kept, so
+    its quarantined copy and its rejection report still look like the seller's file."""
+    text = name.encode("utf-8", "replace").decode("utf-8").replace("\ufffd", "?")
+    text = _CONTROL_RE.sub("_", text).replace("/", "_").replace("\\", "_")
+    text = text.lstrip(".") or "unnamed"
+    stem, dot, ext = text.rpartition(".")
+    if not dot or len(ext.encode()) > 10:
+        stem, ext = text, ""
+    budget = 120 - len(ext.encode()) - len(dot)
+    stem = stem.encode("utf-8")[:budget].decode("utf-8", "ignore") or "unnamed"
+    return f"{stem}{dot}{ext}" if ext else stem
+
+
+def attempts_name(claim_name: str) -> str:
+    """The hidden marker beside a claim that counts the processes that started it."""
+    return f".{claim_name}{ATTEMPTS_SUFFIX}"
 
 
 def is_partial_name(name: str) -> bool:

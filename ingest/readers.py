@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, Literal, Protocol
 
 import pandas as pd
 
-from feeds.errors import FileRejected
+from feeds.errors import FileRejected, ShipfeedError
 from feeds.excerpt import excerpt
 from feeds.model import FIELDS, LineError, RowChunk
 from ingest.columns import map_headers, missing_required, require_columns
@@ -106,6 +106,27 @@ def open_reader(
     return TextReader(stream, name, column_map=column_map, chunk_rows=chunk_rows)
 
 
+def unreadable(name: str, exc: BaseException) -> FileRejected | None:
+    """An unexpected exception raised while reading ``name``, as the rejection of that file.
+
+    Whatever a file's bytes make a reader raise (a pandas error no one foresaw, a
+    MemoryError, a bug that only this file finds) is that file's problem: it is rejected
+    and the other files go on, instead of the file staying claimed and failing every run.
+    None for what is not the file's doing: the disk or network (OSError), our own errors
+    (ledger, settings, Amazon), and a stop (KeyboardInterrupt, SystemExit).
+    """
+    if isinstance(exc, FileRejected):
+        return exc
+    if not isinstance(exc, Exception) or isinstance(exc, OSError | ShipfeedError):
+        return None
+    return FileRejected(
+        name,
+        f"the file could not be read ({type(exc).__name__}: {excerpt(str(exc))})",
+        hint="check that it opens in Excel; if it does, send it to the operator, whose log "
+        "says more",
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # Delimited text (CSV, TSV, TXT)
 
@@ -131,7 +152,12 @@ class TextReader:
         text = _decode_sample(stream, encoding)
         delimiter = sniff_delimiter(text, name)
         records = _first_records(text, delimiter)
+        cut = _size(stream) > _SAMPLE_BYTES  # the sample ends inside the file
+        if cut and len(records) <= 1:
+            raise _header_too_long(name)
         header_index, headers = _find_header(records, column_map, name)
+        if cut and header_index >= len(records) - 1:
+            raise _header_too_long(name)
         columns, unknown = map_headers(headers, column_map, file=name)
         require_columns(columns, headers, name)
         self._header_index = header_index
@@ -219,6 +245,13 @@ class TextReader:
                 f"the file is not valid {encoding} text after the start ({exc.reason})",
                 hint="save it again as CSV UTF-8 from Excel",
             ) from exc
+        except ValueError as exc:  # pandas: a first line wider than every sampled one
+            raise FileRejected(
+                self.info.name,
+                f"the file could not be read as {_kind_label(self.info)}: the first line "
+                f"has more cells than the header names ({excerpt(str(exc))})",
+                hint="delete the cells right of the last named column",
+            ) from exc
         finally:
             if wrapper is not None:
                 wrapper.detach()  # the stream belongs to the caller: do not close it
@@ -241,6 +274,22 @@ class TextReader:
             if f not in cells:
                 cells[f] = [""] * rows
         return RowChunk(lines=lines, cells=cells, columns=dict(self.info.columns))
+
+
+def _size(stream: BinaryIO) -> int:
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def _header_too_long(name: str) -> FileRejected:
+    return FileRejected(
+        name,
+        f"the header row is longer than {_SAMPLE_BYTES // 1024} KiB (or there is no line "
+        "break after it); a header row names the columns in a few hundred characters",
+        hint="check that this is the shipped-orders export and that its lines end with line breaks",
+    )
 
 
 def _decode_sample(stream: BinaryIO, encoding: str) -> str:
@@ -345,7 +394,7 @@ def _kind_label(info: FileInfo) -> str:
 
 
 def _parser_message(exc: Exception) -> str:
-    return str(exc).replace("Error tokenizing data. C error: ", "").strip()
+    return excerpt(str(exc).replace("Error tokenizing data. C error: ", "").strip())
 
 
 # ---------------------------------------------------------------------------------------
@@ -404,7 +453,9 @@ class XlsxReader:
             if len(head_rows) >= _HEADER_SEARCH_ROWS + 5:
                 break
         if not any(any(c.strip() for c in r) for r in head_rows):
-            raise FileRejected(name, f"the sheet '{chosen}' is empty: no header row and no lines")
+            raise FileRejected(
+                name, f"the sheet '{excerpt(chosen)}' is empty: no header row and no lines"
+            )
         header_index, headers = _find_header(head_rows, column_map, name)
         columns, unknown = map_headers(headers, column_map, file=name)
         require_columns(columns, headers, name)

@@ -24,18 +24,22 @@ from typing import BinaryIO, cast
 import paramiko
 
 from ingest.errors import InboxError, UnsafeName
-from ingest.inbox import ClaimedFile, InboxFile
+from ingest.inbox import ClaimedFile, InboxFile, RefusedFile
 from ingest.names import (
     DONE_SUFFIX,
     REASON_SUFFIX,
     WORK_DIR_NAME,
     archive_day,
     archive_days_for,
+    attempts_name,
     is_expired_day,
     is_partial_name,
     is_safe_name,
     make_claim_name,
+    name_problem,
     original_name,
+    printable_name,
+    safe_stand_in,
 )
 from ingest.settle import SettleTracker
 from ingest.sftp_conn import SftpConnection
@@ -134,6 +138,8 @@ class SftpInbox:
         self._tracker = SettleTracker(settle_seconds)
         self._closed = threading.Event()
         self._made_dirs = False
+        self._refused: list[RefusedFile] = []
+        self._started: dict[str, int] = {}  # claim name → processes before this one
 
     def __repr__(self) -> str:
         return f"SftpInbox({str(self.conn.location)!r})"
@@ -150,18 +156,58 @@ class SftpInbox:
         attrs = self.conn.run(lambda s: s.listdir_attr(self.inbox), "listing the inbox")
         names = {a.filename for a in attrs}
         listed: list[InboxFile] = []
+        problems: dict[str, str] = {}
         for a in attrs:
             name = a.filename
-            if not is_safe_name(name):
-                log.warning("%s: ignoring unsafe name %r listed by the server", self, name)
+            if "/" in name or "\x00" in name or name in ("", ".", ".."):
+                # Not a name a folder can hold: a broken or hostile server. Nothing to move.
+                log.warning("%s: ignoring impossible name %r listed by the server", self, name)
                 continue
             if is_partial_name(name) or not stat.S_ISREG(a.st_mode or 0):
                 continue  # still uploading, hidden, a folder or a symlink: not taken
+            problem = name_problem(name)
+            if problem is None and not is_safe_name(name):
+                continue
             listed.append(InboxFile(name, a.st_size or 0, float(a.st_mtime or 0)))
+            if problem is not None:
+                problems[name] = problem
         done: set[str] = set()
         if self.done_marker:
             done = {f.name for f in listed if f.name + DONE_SUFFIX in names}
-        return self._tracker.update(listed, done)
+        settled = self._tracker.update(listed, done)
+        self._refused = [
+            RefusedFile(f.name, f.size, f.mtime, problems[f.name])
+            for f in settled
+            if f.name in problems
+        ]
+        return [f for f in settled if f.name not in problems]
+
+    def refused(self) -> list[RefusedFile]:
+        return list(self._refused)
+
+    def quarantine_refused(self, file: RefusedFile) -> str:
+        if "/" in file.name or "\x00" in file.name or file.name in ("", ".", ".."):
+            raise UnsafeName(file.name, self.inbox)
+        stand_in = make_claim_name(safe_stand_in(file.name))
+        note = f"{printable_name(file.name, 400)}: {file.reason}\n"
+        upload(self.conn, self.quarantine_dir, stand_in + REASON_SUFFIX, note.encode("utf-8"))
+        src = posixpath.join(self.inbox, file.name)  # one plain component, checked above
+        dst = posixpath.join(self.quarantine_dir, stand_in)
+
+        def op(sftp: paramiko.SFTPClient) -> None:
+            try:
+                sftp.rename(src, dst)
+            except OSError as exc:
+                try:  # repeated after a reconnect: the first attempt may have done it
+                    sftp.stat(dst)
+                except OSError:
+                    raise exc from None
+
+        self.conn.run(op, f"quarantining {printable_name(file.name)}")
+        self._tracker.forget(file.name)
+        self._refused = [f for f in self._refused if f.name != file.name]
+        log.warning("quarantined %s as %s: %s", printable_name(file.name), stand_in, file.reason)
+        return stand_in
 
     def claim(self, file: InboxFile) -> ClaimedFile | None:
         src = _safe_join(self.inbox, file.name)
@@ -293,9 +339,50 @@ class SftpInbox:
 
         self.conn.run(op, f"{what} {file.name}")
 
+    def start_attempt(self, file: ClaimedFile) -> int:
+        if file.claim_name in self._started:
+            return self._started[file.claim_name]
+        marker = attempts_name(file.claim_name)
+        if not is_safe_name(marker):  # claimed before names were bounded: not counted
+            return 0
+        path = posixpath.join(self.processing, marker)
+
+        def read(sftp: paramiko.SFTPClient) -> int:
+            try:
+                with sftp.open(path, "rb") as fh:
+                    return int(fh.read(32).decode("ascii", "replace").strip() or 0)
+            except ValueError:
+                return 0
+            except OSError as exc:
+                if _is_missing(exc):
+                    return 0
+                raise
+
+        before = self.conn.run(read, f"reading the attempts of {file.name}")
+        upload(self.conn, self.processing, marker, str(before + 1).encode("ascii"))
+        self._started[file.claim_name] = before
+        return before
+
+    def _forget_attempts(self, file: ClaimedFile) -> None:
+        self._started.pop(file.claim_name, None)
+        marker = attempts_name(file.claim_name)
+        if not is_safe_name(marker):
+            return
+        path = posixpath.join(self.processing, marker)
+
+        def op(sftp: paramiko.SFTPClient) -> None:
+            try:
+                sftp.remove(path)
+            except OSError as exc:
+                if not _is_missing(exc):
+                    raise
+
+        self.conn.run(op, f"removing the attempts of {file.name}")
+
     def archive(self, file: ClaimedFile) -> None:
         folder = posixpath.join(self.archive_dir, *archive_day())
         self._move(file, folder, "archiving")
+        self._forget_attempts(file)
         log.info("archived %s to %s", file.name, folder)
 
     def quarantine(self, file: ClaimedFile, reason: str) -> None:
@@ -306,6 +393,7 @@ class SftpInbox:
             reason.encode("utf-8"),
         )
         self._move(file, self.quarantine_dir, "quarantining")
+        self._forget_attempts(file)
         log.warning("quarantined %s: %s", file.name, reason)
 
     def purge_archive(self, older_than_days: int, today: date | None = None) -> int:

@@ -30,7 +30,7 @@ from feeds.model import LineError, LineWarning
 from feeds.packages import CompactPackage, PackageGrouper
 from feeds.rules import RuleContext
 from feeds.xmlfeed import FeedWriter
-from ingest.readers import FileInfo, open_reader
+from ingest.readers import FileInfo, open_reader, unreadable
 from processors.problems import ProblemLog
 from processors.readahead import PARALLEL_MIN_BYTES, parallel_possible, validated_chunks
 
@@ -342,6 +342,14 @@ def _packages_of(
         outcome.file_error = f"the file does not exist ({exc.filename})"
     except IsADirectoryError:
         outcome.file_error = "this is a folder, not a file"
+    except DateOrderChanged:
+        raise
+    except Exception as exc:  # whatever else the file makes its reader raise rejects it
+        rejected = unreadable(path.name, exc)
+        if rejected is None:
+            raise
+        outcome.file_error = rejected.reason
+        outcome.file_hint = rejected.hint
 
 
 def _merge_warnings(

@@ -10,8 +10,21 @@ The order of steps is what keeps a file from ever being "nowhere":
    columns, duplicates and conflicts found by the ledger);
 4. only then archive (or quarantine a file rejected whole).
 
-An unexpected exception leaves the claim in processing/: the next run resumes it, and the
-sha256 check makes that safe whether or not the commit happened.
+A file never stops the service, whatever its bytes do:
+
+- anything a file makes its reader raise rejects that file (ingest.readers.unreadable):
+  quarantined with a reason and a rejection report, and the other files go on;
+- a workbook is read in a limited child process (ingest/xlsx_sandbox.py), so one that
+  aborts or exhausts its reader kills only the child;
+- a file that killed the process anyway is counted at each start (Inbox.start_attempt,
+  a marker beside the claim that survives SIGKILL); once ``max_attempts`` processes have
+  started it without finishing, the next one quarantines it instead of reading it;
+- a file whose name the service will not take (a line break, too long...) is quarantined
+  under a stand-in name and reported, never silently left in the inbox.
+
+Any other unexpected exception (the ledger, the disk, the network) leaves the claim in
+processing/: the next run resumes it, and the sha256 check makes that safe whether or not
+the commit happened.
 
 Duplicate lines: the ledger decides (FileIntake compares each line with every queued,
 sent or confirmed line of the seller, this file included), so the PackageGrouper's
@@ -24,9 +37,11 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from sqlalchemy import select
 
@@ -34,8 +49,9 @@ from config.settings import SellerSettings
 from feeds.dateorder import DateOrder, DateOrderChanged, FileDates
 from feeds.errors import FileRejected
 from feeds.model import LineWarning
-from ingest.inbox import ClaimedFile, Inbox, Outbox, iter_chunks
-from ingest.readers import open_reader
+from ingest.inbox import ClaimedFile, Inbox, Outbox, RefusedFile, iter_chunks
+from ingest.names import original_name, printable_name
+from ingest.readers import open_reader, unreadable
 from processors.context import Context
 from processors.convert import CHUNK_ROWS, FileOutcome, rule_context
 from processors.ledger.fileintake import FileIntake
@@ -48,6 +64,11 @@ from processors.readahead import validated_chunks
 from processors.reports import write_file_report_csv, write_file_report_json
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: A claimed file that this many processes started without finishing is quarantined by
+#: the next one: a file that kills the process reading it must not do so forever.
+MAX_ATTEMPTS = 3
 
 
 @dataclass
@@ -114,9 +135,15 @@ def file_sha256(stream: BinaryIO) -> str:
 
 
 def intake_ready(
-    ctx: Context, seller: SellerSettings, inbox: Inbox, outbox: Outbox
+    ctx: Context,
+    seller: SellerSettings,
+    inbox: Inbox,
+    outbox: Outbox,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> list[IntakeResult]:
-    """Resume files left in processing/ by a crash, then claim and take in what is ready.
+    """Resume files left in processing/ by a crash, then claim and take in what is ready;
+    quarantine and report what is ready but named so that it cannot be taken.
 
     A file that fails unexpectedly is logged and left claimed; the others still go in.
     """
@@ -126,9 +153,18 @@ def intake_ready(
         claimed = inbox.claim(f)
         if claimed is not None:
             todo.append((claimed, False))
+    for refused in inbox.refused():
+        try:
+            results.append(_refuse_name(seller, inbox, outbox, refused, simulated=ctx.simulated))
+        except Exception:
+            log.exception("%s: could not quarantine %s", seller.name, printable_name(refused.name))
     for claimed, resumed in todo:
         try:
-            results.append(intake_file(ctx, seller, inbox, outbox, claimed, resumed=resumed))
+            results.append(
+                intake_file(
+                    ctx, seller, inbox, outbox, claimed, resumed=resumed, max_attempts=max_attempts
+                )
+            )
         except Exception:
             log.exception(
                 "%s: intake of %s interrupted; it stays in processing and is resumed next run",
@@ -146,17 +182,20 @@ def intake_file(
     claimed: ClaimedFile,
     *,
     resumed: bool = False,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> IntakeResult:
     """Take in one claimed file; see the module docstring for the order of steps.
 
     ``resumed``: the claim was found in processing/ at start, left by a crash. If the
     ledger already holds this very file, the crash came after the commit, and the seller
-    has yet to get its intake report: it is rebuilt from the ledger.
-    Raises on unexpected errors, leaving the claim in processing/ for the next run.
+    has yet to get its intake report: it is rebuilt from the ledger. A file that
+    ``max_attempts`` processes started before without finishing is rejected unread.
+    Raises on unexpected errors that are not the file's, leaving the claim in processing/.
     """
     record: FileRecord | None = None
     dup: DuplicateFile | None = None
     start: DateOrder | None = None
+    started_before = inbox.start_attempt(claimed)
     with inbox.open(claimed) as stream:
         sha = file_sha256(stream)
         while True:
@@ -175,6 +214,8 @@ def intake_file(
             dup = None
             try:
                 with begun:
+                    if started_before >= max_attempts:
+                        raise _gave_up(claimed.name, started_before)
                     _read_into(ctx, seller, stream, claimed.name, begun, outcome, start)
                     record = begun.finish_file(outcome.lines)
             except DateOrderChanged as again:
@@ -236,26 +277,90 @@ def _read_into(
     """Stream read → validate → ledger, chunk by chunk, filling the report's outcome.
 
     Raises DateOrderChanged when dates of lines already added were read the wrong way
-    round; the caller rolls back and calls again with ``start`` the order it names.
+    round; the caller rolls back and calls again with ``start`` the order it names. What
+    the reader or the rules raise otherwise rejects the file (FileRejected); what the
+    ledger raises does not, since it is not the file's doing.
     """
     rules = rule_context(ctx.settings, ctx.clock(), seller)
-    reader = open_reader(
-        stream,
+    try:
+        reader = open_reader(
+            stream,
+            name,
+            column_map=seller.column_map or None,
+            sheet=seller.sheet,
+            chunk_rows=CHUNK_ROWS,
+        )
+    except Exception as exc:
+        raise _as_rejection(name, exc) from exc
+    with closing(reader):
+        outcome.info = reader.info
+        dates = FileDates(name, rules.date_order, start)
+        chunks = validated_chunks(reader, stream, rules, dates, parallel=False)
+        # Compact rows, not Shipments: a million Shipment objects cost more than their
+        # inserts.
+        for rows_read, result, _ in _file_failures_rejected(chunks, name):
+            intake.add_rows(result.lines, result.rows, result.errors)
+            outcome.lines += rows_read
+            outcome.rejected += len({e.line for e in result.errors})
+            outcome.errors.extend(result.errors)
+            outcome.warnings.extend(result.warnings)
+        outcome.dates = dates.reading()
+
+
+def _file_failures_rejected(chunks: Iterator[T], name: str) -> Iterator[T]:
+    """``chunks`` as they come; what reading or validating the next one raises rejects the
+    file. Only ``next()`` is guarded: the caller's ledger work is not the file's doing."""
+    while True:
+        try:
+            item = next(chunks)
+        except StopIteration:
+            return
+        except DateOrderChanged:
+            raise
+        except Exception as exc:
+            raise _as_rejection(name, exc) from exc
+        yield item
+
+
+def _as_rejection(name: str, exc: Exception) -> Exception:
+    rejected = unreadable(name, exc)
+    if rejected is None:
+        return exc
+    if rejected is not exc:
+        log.error("reading %s failed; the file is rejected", name, exc_info=exc)
+    return rejected
+
+
+def _gave_up(name: str, started: int) -> FileRejected:
+    return FileRejected(
         name,
-        column_map=seller.column_map or None,
-        sheet=seller.sheet,
-        chunk_rows=CHUNK_ROWS,
+        f"shipfeed stopped {started} times while taking this file in (its process was "
+        "killed or crashed), so it is not read again",
+        hint="check the file (is it very large, or damaged?), fix it and upload it again; "
+        "the operator's log says more",
     )
-    outcome.info = reader.info
-    dates = FileDates(name, rules.date_order, start)
-    # Compact rows, not Shipments: a million Shipment objects cost more than their inserts.
-    for rows_read, result, _ in validated_chunks(reader, stream, rules, dates, parallel=False):
-        intake.add_rows(result.lines, result.rows, result.errors)
-        outcome.lines += rows_read
-        outcome.rejected += len({e.line for e in result.errors})
-        outcome.errors.extend(result.errors)
-        outcome.warnings.extend(result.warnings)
-    outcome.dates = dates.reading()
+
+
+def _refuse_name(
+    seller: SellerSettings, inbox: Inbox, outbox: Outbox, refused: RefusedFile, *, simulated: bool
+) -> IntakeResult:
+    """A file named so that it cannot be taken: quarantined under a stand-in name, and a
+    rejection report under that name tells the seller which file and why."""
+    stand_in = inbox.quarantine_refused(refused)
+    shown = original_name(stand_in) or stand_in
+    reason = f"{refused.reason} ('{printable_name(refused.name)}'), so it was not taken in"
+    outcome = FileOutcome(
+        file=shown,
+        file_error=reason,
+        file_hint="rename it with letters, digits, spaces, dots, dashes or underscores, "
+        "at most 200 bytes long, and upload it again",
+    )
+    try:
+        names = _write_report(outbox, outcome, simulated=simulated)
+    finally:
+        outcome.close()
+    log.warning("%s: refused the file name %s: %s", seller.name, shown, refused.reason)
+    return IntakeResult.nothing_queued(None, shown, reason, names, same_as=False)
 
 
 def _ledger_notes(ctx: Context, file_id: int) -> list[LineWarning]:
