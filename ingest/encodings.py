@@ -63,6 +63,16 @@ def detect_encoding(stream: BinaryIO, name: str = "the file") -> str:
         return "utf-8"
 
     if nul:
+        # UTF-16 without a mark: an order file's ids, dates and tracking numbers are ASCII,
+        # a zero byte in every other one. A few stray NULs in 8-bit text are not UTF-16:
+        # read as UTF-16 they make a reason of CJK mojibake instead of saying what is wrong.
+        if sample.count(0) * 10 < len(sample):
+            raise FileRejected(
+                name,
+                f"the file contains {nul:,} NUL (zero) bytes, which no text or spreadsheet "
+                "export holds; it is damaged or not the shipped-orders file",
+                hint="export it again as CSV or XLSX",
+            )
         guess = _charset_normalizer(sample)
         if guess and guess.startswith("utf_16"):
             return "utf-16-le" if guess.endswith("le") or _looks_le(sample) else "utf-16-be"
