@@ -284,7 +284,8 @@ def serve(
             raise UsageError("--timeout applies to --once")
         from processors.service import Service
 
-        service = Service.start(load(ctx, None, None), once=once)
+        # --once scans the inbox on every pass: no watchdog observer to stop at the end.
+        service = Service.start(load(ctx, None, None), once=once, watch=not once)
     except ShipfeedError as exc:
         raise _fail(exc) from exc
     with service, service.signals():

@@ -86,6 +86,11 @@ class TransientError(ShipfeedError):
     exit_code = ExitCode.TIMED_OUT
 
 
+class Stopping(TransientError):
+    """The run is stopping (SIGTERM, --timeout): raised instead of waiting for the next
+    request, so a step ends within seconds and its work stays where the ledger has it."""
+
+
 class ConfigError(TerminalError):
     """Settings or credentials are missing or invalid."""
 

@@ -109,6 +109,8 @@ def _resume(ctx: Context, seller: SellerSettings, result: BatchResult) -> None:
     """Each unfinished feed is claimed first (processors.ledger.feedclaims): one another
     worker is still sending is skipped, never sent a second time beside it."""
     for feed_id in resumable_feed_ids(ctx.ledger, seller.name):
+        if ctx.stop.is_set():  # stopping: resumed at the next start
+            raise _Stop("stopping before resuming the next feed")
         held = claimed_for_resume(ctx.ledger, feed_id)
         if held is None:
             log.debug("%s: feed %d is being sent by another worker", seller.name, feed_id)
@@ -152,6 +154,8 @@ def _send(
     ctx: Context, seller: SellerSettings, feed_id: int, content: bytes, result: BatchResult
 ) -> None:
     """createFeedDocument → upload → createFeed for a prepared feed."""
+    if ctx.stop.is_set():  # stopping: the feed stays prepared, the next start sends it
+        raise _Stop(f"stopping before feed {feed_id} was sent")
     feeds, ledger = ctx.client.feeds, ctx.ledger
     try:
         doc_id, url = feeds.create_feed_document(XML_CONTENT_TYPE)
@@ -238,7 +242,7 @@ def _send_queue(ctx: Context, seller: SellerSettings, result: BatchResult) -> No
     orders = {r.order_id for r in waiting if r.order_id not in deferred}
     direct = 0 < len(orders) <= settings.service.direct_threshold
     skip = sum(1 for r in waiting if r.order_id in deferred)
-    while True:
+    while not ctx.stop.is_set():  # stopping: no new feed
         prepared = _prepare_next(ctx, seller, per_feed, skip, deferred, direct, result)
         if prepared is None:
             return

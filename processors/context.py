@@ -7,6 +7,7 @@ fake one, and should give the Ledger the same clock so both agree.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,3 +28,5 @@ class Context:
     client: SpApiClient
     simulated: bool  # True when talking to the built-in simulator
     clock: Callable[[], datetime] = field(default=_now)
+    # Set when the run is stopping (SIGTERM, --timeout): steps start no new feed.
+    stop: threading.Event = field(default_factory=threading.Event)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from config.settings import Settings
+from processors.health_view import health_data, health_lines
 from processors.ledger.corrections import originals_of, request_correction
 from processors.ledger.identity import describe, ledger_simulated, recorded
 from processors.ledger.queries import ATTENTION, order_history, queue, status_counts
@@ -85,6 +86,7 @@ def status_data(ledger: Ledger, seller: str | None = None) -> dict[str, Any]:
         "feeds_stuck": c.feeds_stuck,
         "last_error": asdict(c.last_error) if c.last_error else None,
         "attention": attention,
+        **health_data(ledger),
     }
 
 
@@ -103,7 +105,9 @@ def _banner(data: dict[str, Any]) -> list[str]:
 
 
 def status_text(data: dict[str, Any]) -> str:
-    out = [*_banner(data), f"amazon: {data['amazon']}"]
+    health = health_lines(data)
+    # SIMULATED first, then a refused login and failing steps; the last error at the end.
+    out = [*_banner(data), *health[:-1], f"amazon: {data['amazon']}"]
     out += [f"{status:<16} {n:>8}" for status, n in data["counts"].items()]
     out.append(f"{'total':<16} {data['total']:>8}")
     oldest = data["oldest_waiting_since"]
@@ -131,6 +135,7 @@ def status_text(data: dict[str, Any]) -> str:
         if e
         else "last error: none"
     )
+    out.append(health[-1])
     return "\n".join(out)
 
 

@@ -31,7 +31,7 @@ from config.settings import (
     load_secrets,
     secrets_file_warning,
 )
-from feeds.errors import ConfigError, CredentialsError, ExitCode, TransientError
+from feeds.errors import ConfigError, CredentialsError, ExitCode, Stopping
 from feeds.simulator import Simulator, SimulatorConfig, start_simulator
 from feeds.spapi.client import REGION_ENDPOINTS, SpApiClient
 from ingest.factory import InboxOptions, SftpAuth, is_sftp, open_inbox, open_outbox
@@ -46,6 +46,7 @@ from processors.ledger.records import FeedRow
 from processors.ledger.store import Ledger
 from processors.notify import send_shipped_notices
 from processors.results import ArchiveSource, ReportWriter
+from processors.steps import StepRunner
 from processors.tracker import run_tracking
 
 #: The exit codes of ``--once`` are the one table in feeds/errors.py.
@@ -108,20 +109,29 @@ class Service:
         client: SpApiClient,
         simulator: Simulator | None,
         sellers: list[SellerIO],
+        *,
+        halt: threading.Event | None = None,
+        redact: Callable[[str], str] = lambda text: text,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
         self.client = client
         self.simulator = simulator
         self.sellers = sellers
-        self.ctx = Context(settings, ledger, client, simulated=simulator is not None)
+        # ``halt``: stop what is under way (SIGTERM, or --once's deadline); the client's
+        # waits and the batcher check it. ``stop_event``: the run ends (signals only).
+        self.halt = halt if halt is not None else threading.Event()
+        self.stop_event = threading.Event()
+        self.ctx = Context(
+            settings, ledger, client, simulated=simulator is not None, stop=self.halt
+        )
+        self.steps = StepRunner(ledger, redact)
         self.reports = ReportWriter(
             ledger,
             {s.seller.name: s.outbox for s in sellers},
             simulated=simulator is not None,
             sources={s.seller.name: ArchiveSource(s.inbox, s.seller) for s in sellers},
         )
-        self.stop_event = threading.Event()
         self.intake_results: list[IntakeResult] = []
 
     @property
@@ -153,6 +163,8 @@ class Service:
             logs.event("secrets_file_readable", logging.WARNING, warning=warning)
         amazon = from_settings(settings, simulated=simulated)
         refuse_before_opening(settings.resolved_ledger_url, amazon)  # before any migration
+        halt = threading.Event()
+        sleep = _sleep_unless(halt)
         with _closing_on_error() as undo:
             ledger = (EagerLedger if once else Ledger).open(
                 settings.resolved_ledger_url, max_resends=settings.service.max_resends
@@ -178,6 +190,7 @@ class Service:
                     refresh_token=simulator.config.refresh_token,
                     timeout=settings.spapi.timeout_seconds,
                     max_retries=settings.spapi.max_retries,
+                    sleep=sleep,
                 )
             else:
                 if not secrets.has_spapi:
@@ -196,6 +209,7 @@ class Service:
                     refresh_token=secrets.lwa_refresh_token,
                     timeout=settings.spapi.timeout_seconds,
                     max_retries=settings.spapi.max_retries,
+                    sleep=sleep,
                 )
             undo.append(client.close)
             sellers = [_open_seller(settings, secrets, s, watch=watch) for s in settings.sellers]
@@ -212,7 +226,8 @@ class Service:
             ledger=ledger.engine.url.render_as_string(hide_password=True),
             sellers=",".join(s.name for s in settings.sellers),
         )
-        return cls(settings, ledger, client, simulator, sellers)
+        redact = logs.RedactSecrets(secret_values(secrets)).redact
+        return cls(settings, ledger, client, simulator, sellers, halt=halt, redact=redact)
 
     def close(self) -> None:
         """Close inboxes, the client, the simulator and the ledger (releasing its lock)."""
@@ -236,7 +251,7 @@ class Service:
     def intake(self) -> list[IntakeResult]:
         results: list[IntakeResult] = []
         for s in self.sellers:
-            if self.stop_event.is_set():
+            if self.halt.is_set():
                 break
             got = self._step(
                 "intake", functools.partial(intake_ready, self.ctx, s.seller, s.inbox, s.outbox)
@@ -258,7 +273,7 @@ class Service:
 
     def batch(self) -> None:
         for s in self.sellers:
-            if self.stop_event.is_set():
+            if self.halt.is_set():
                 break
             result = self._step("batch", functools.partial(run_batch, self.ctx, s.seller))
             if result is not None:  # the direct path confirms lines within the batch
@@ -270,7 +285,7 @@ class Service:
             self._notify(result.confirmed_lines)
 
     def track(self) -> None:
-        if not self.stop_event.is_set():
+        if not self.halt.is_set():
             self._track_feeds()
         self.report()
 
@@ -302,18 +317,12 @@ class Service:
         return written
 
     def _step(self, name: str, fn: Callable[[], Any]) -> Any:
-        """Run one step; a failure is logged and the next run of the step tries again.
+        """Run one step under the StepRunner's policy (log, health, backoff).
 
         Every step reads its work from the ledger, so a step that failed halfway leaves
         nothing that the next run does not pick up.
         """
-        try:
-            return fn()
-        except TransientError as exc:
-            logs.event("step_failed", logging.WARNING, step=name, error=str(exc))
-        except Exception as exc:
-            logs.log.exception("step %s failed: %s", name, exc)
-        return None
+        return self.steps.run(name, fn)
 
     # -- running -----------------------------------------------------------------------
 
@@ -338,22 +347,35 @@ class Service:
                 self.intake()
 
     def run_once(self, timeout: float, pause: float = 0.2) -> OnceOutcome:
-        """Take in what is ready, then batch and track at once until every line has ended."""
-        deadline = time.monotonic() + timeout
-        self.intake()
-        reports: list[str] = []
-        while True:
-            self.batch()
-            self._track_feeds()
-            reports.extend(self.report())
-            counts = status_counts(self.ledger)
-            open_lines = counts.counts["in_queue"] + counts.counts["submitted"]
-            if self.stop_event.is_set() or (open_lines == 0 and not self._inboxes_settling()):
-                break
-            if time.monotonic() >= deadline:
-                break
-            self.stop_event.wait(pause)
-            self.intake()  # files that settled meanwhile
+        """Take in what is ready, then batch and track at once until every line has ended.
+
+        Ends early when a step stops on an error that waiting cannot fix (a refused login,
+        a ledger or disk error, a bug): the exit code says which, never OK. At the
+        deadline the step under way is interrupted at its next wait for Amazon.
+        """
+        if not self.stop_event.is_set():
+            self.halt.clear()
+        self.steps.forget_stops()
+        timer = threading.Timer(timeout, self._deadline_passed, args=(timeout,))
+        timer.daemon = True
+        timer.start()
+        try:
+            self.intake()
+            reports: list[str] = []
+            while True:
+                self.batch()
+                self._track_feeds()
+                reports.extend(self.report())
+                counts = status_counts(self.ledger)
+                open_lines = counts.counts["in_queue"] + counts.counts["submitted"]
+                if self.halt.is_set() or self._once_must_end():
+                    break
+                if open_lines == 0 and not self._inboxes_settling():
+                    break
+                self.halt.wait(pause)
+                self.intake()  # files that settled meanwhile
+        finally:
+            timer.cancel()
         return OnceOutcome(
             exit=self._once_exit(open_lines, reports),
             files=list(self.intake_results),
@@ -361,14 +383,25 @@ class Service:
             reports=reports,
         )
 
-    def _once_exit(self, open_lines: int, reports: list[str]) -> RunExit:
+    def _deadline_passed(self, timeout: float) -> None:
+        logs.event("timeout_reached", logging.WARNING, timeout_seconds=timeout)
+        self.halt.set()
+
+    def _once_must_end(self) -> bool:
+        """A refused login or a stopped step: waiting until the timeout cannot fix it."""
+        return self.steps.login_refused is not None or self.steps.stopped is not None
+
+    def _once_exit(self, open_lines: int, reports: list[str]) -> ExitCode:
+        stop = self.steps.login_refused or self.steps.stopped
+        if stop is not None:
+            return ExitCode(stop.exit_code)
         if open_lines:
-            return RunExit.TIMED_OUT
+            return ExitCode.TIMED_OUT
         if any(r.file_error for r in self.intake_results):
-            return RunExit.FILE_REJECTED
+            return ExitCode.FILE_REJECTED
         if any(r.rejected for r in self.intake_results) or self.reports.any_not_confirmed:
-            return RunExit.LINES_NOT_CONFIRMED
-        return RunExit.OK
+            return ExitCode.LINES_NOT_CONFIRMED
+        return ExitCode.OK
 
     def _inboxes_settling(self) -> bool:
         """Files seen in an inbox but still settling: --once must wait and take them too."""
@@ -385,23 +418,59 @@ class Service:
                 time.sleep(share)
         return fired
 
+    def stop(self, why: str) -> None:
+        """End the run: the step under way stops at its next wait, no new feed starts."""
+        logs.event("stopping", reason=why)
+        self.stop_event.set()
+        self.halt.set()
+
     @contextmanager
     def signals(self) -> Iterator[None]:
-        """SIGTERM/SIGINT end the run after the current step (main thread only)."""
+        """SIGTERM, SIGINT and SIGHUP stop the run within seconds (main thread only).
+
+        SIGHUP stops rather than reloads: the settings, the ledger's Amazon identity and
+        the inboxes are all checked at start, and a reload that skipped those checks could
+        run on settings that a start would refuse. A supervisor restarts with the new ones.
+        """
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
         def stop(signum: int, frame: FrameType | None) -> None:
-            logs.event("stopping", signal=signal.Signals(signum).name)
+            name = signal.Signals(signum).name
+            if signum == signal.SIGHUP:
+                logs.event(
+                    "stopping",
+                    signal=name,
+                    action="stop, not reload",
+                    hint="settings are read at start: start the service again to apply them",
+                )
+            else:
+                logs.event("stopping", signal=name)
             self.stop_event.set()
+            self.halt.set()
 
-        old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        handled = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        old = {sig: signal.signal(sig, stop) for sig in handled}
         try:
             yield
         finally:
             for sig, handler in old.items():
                 signal.signal(sig, handler)
+
+
+def _sleep_unless(halt: threading.Event) -> Callable[[float], None]:
+    """The SP-API client's sleep (rate limits, retry backoff): waits unless the run is
+    stopping, and then raises Stopping before the next request is sent.
+
+    createFeed may wait two minutes for its rate limit; SIGTERM or --timeout must not.
+    """
+
+    def sleep(seconds: float) -> None:
+        if halt.wait(seconds):
+            raise Stopping("the run is stopping")
+
+    return sleep
 
 
 def _open_seller(

@@ -195,3 +195,17 @@ amazon_identity = Table(
     Column("merchant_id", String(100), nullable=False),
     _ts("recorded_at"),
 )
+
+# How each part of the service is doing (processors/ledger/health.py): one row per
+# component ("amazon_login", "step:batch", ...), so `status` can say "Amazon login
+# refused since ..." and show the last step error from any process on the ledger.
+health = Table(
+    "health",
+    metadata,
+    Column("component", String(100), primary_key=True),
+    Column("state", String(20), nullable=False),
+    _ts("since"),
+    Column("last_error", Text),
+    _ts("last_error_at", nullable=True),
+    _ts("updated_at"),
+)
