@@ -22,6 +22,11 @@ Order of work, each step recorded in the ledger BEFORE the side effect that foll
    packageReferenceId is the smallest ledger line id in it, so a resend edits the same
    package on Amazon instead of adding one).
 
+Several workers (PostgreSQL): each feed is claimed for the whole of its send step
+(processors.ledger.feedclaims), a new one before its lines' claim commits; a feed another
+worker holds is skipped. A ledger step that is refused anyway (FeedStateError...) stops
+the batch with the lines where they are: it is never taken for Amazon's answer.
+
 Known limit: finding the feed of a lost createFeed relies on "the unknown feed of this
 type created since just before the call"; with several workers creating feeds for the
 same account at the same moment, one could take another's feed. The ledger's feed ids

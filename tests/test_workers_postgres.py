@@ -127,5 +127,5 @@ def test_two_workers_with_slow_feed_creation_confirm_every_line_exactly_once(
     outcome = run_workers(ledger_url, tmp_path, workers=2, count=600, slow_create_seconds=1.0)
     assert outcome.settled, outcome.line()
     assert outcome.statuses == {"confirmed": 600}, outcome.line()
-    assert (outcome.applied, outcome.applied_twice) == (600, 0), outcome.line()
+    assert (outcome.applied, outcome.applied_twice, outcome.messages) == (600, 0, 600)
     assert outcome.step_errors == {}, outcome.line()

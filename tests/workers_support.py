@@ -41,6 +41,7 @@ class Outcome:
     applied: int  # order items Amazon shows confirmed
     applied_twice: int  # order items Amazon confirmed more than once
     feeds_created: int  # createFeed calls Amazon took
+    messages: int  # feed messages Amazon processed: one per line unless one was sent twice
     step_errors: Counter[str] = field(default_factory=Counter)  # "batch:Class" -> times
     settled: bool = False
     seconds: float = 0.0
@@ -48,7 +49,8 @@ class Outcome:
     def line(self) -> str:
         return (
             f"ledger {dict(sorted(self.statuses.items()))}; Amazon applied {self.applied} "
-            f"order items ({self.applied_twice} twice), {self.feeds_created} feeds created; "
+            f"order items ({self.applied_twice} twice), {self.feeds_created} feeds created "
+            f"with {self.messages} messages; "
             f"step errors {dict(self.step_errors)}; settled={self.settled} in {self.seconds:.1f}s"
         )
 
@@ -190,6 +192,7 @@ def run_workers(
             applied=sum(1 for n in confirmations.values() if n >= 1),
             applied_twice=sum(1 for n in confirmations.values() if n > 1),
             feeds_created=sim.counters.feeds_created,
+            messages=sim.counters.messages_processed,
             step_errors=errors,
             settled=settled,
             seconds=time.monotonic() - started,

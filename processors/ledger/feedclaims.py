@@ -7,8 +7,8 @@ it. Without a claim, a second worker resumes a feed the first is still sending: 
 upload, both may call createFeed, and the loser's ledger step is refused.
 
 Why this kind of lock (PostgreSQL): a session-level advisory lock, keyed by the ledger's
-schema and the feed id, taken with ``pg_try_advisory_lock`` on a connection of its own and
-held until the step ends.
+schema and the feed id, taken with ``pg_try_advisory_lock`` on a connection of its own (one
+per Ledger, open while it holds any claim) and held until the step ends.
 
 * A row lock (SELECT ... FOR UPDATE SKIP LOCKED) ends with its transaction, and the step
   commits three times. Holding the feed row locked from a separate transaction would block
@@ -39,6 +39,8 @@ succeeds and holds nothing.
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 import zlib
 from collections.abc import Iterable
 from types import TracebackType
@@ -56,25 +58,109 @@ log = logging.getLogger(__name__)
 RESUMABLE = (FeedState.PREPARED, FeedState.UPLOADED)
 
 
+def _namespace(schema: str) -> int:
+    """A 32-bit key per ledger: tests and tenants may keep several ledgers in one database,
+    each with its own feed 1."""
+    value = zlib.crc32(f"shipfeed.feeds.{schema}".encode())
+    return value - 2**32 if value >= 2**31 else value
+
+
+class _Holder:
+    """The one connection that holds all of a Ledger's feed claims while any is held.
+
+    One per Ledger, not one per claim: a batch split into many feed parts holds them all
+    at once, and a pooled connection each could exhaust the pool the steps themselves need.
+    PostgreSQL counts a session's advisory locks re-entrantly, so the held ids are kept
+    here too: two threads of one Ledger never both get the same feed.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._engine = ledger.engine
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._ns = 0
+        self._held: set[int] = set()
+
+    def try_lock(self, feed_id: int) -> bool:
+        with self._lock:
+            if feed_id in self._held:
+                return False
+            conn = self._connection()
+            try:
+                got = bool(
+                    conn.execute(
+                        text("SELECT pg_try_advisory_lock(:ns, :id)"),
+                        {"ns": self._ns, "id": feed_id},
+                    ).scalar_one()
+                )
+            except BaseException:
+                self._drop()
+                raise
+            if got:
+                self._held.add(feed_id)
+            elif not self._held:
+                self._drop()
+            return got
+
+    def unlock(self, feed_id: int) -> None:
+        with self._lock:
+            if feed_id not in self._held or self._conn is None:
+                return
+            self._held.discard(feed_id)
+            try:
+                self._conn.execute(
+                    text("SELECT pg_advisory_unlock(:ns, :id)"), {"ns": self._ns, "id": feed_id}
+                )
+            except Exception as exc:  # the session is gone, and every lock with it
+                log.debug("feed %d: claims released with their connection (%s)", feed_id, exc)
+                self._held.clear()
+                self._drop(broken=True)
+                return
+            if not self._held:
+                self._drop()
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+            except BaseException:
+                conn.close()
+                raise
+            self._conn, self._ns = conn, _namespace(schema)
+        return self._conn
+
+    def _drop(self, *, broken: bool = False) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            if broken:
+                conn.invalidate()
+            conn.close()
+
+
+_HOLDERS: weakref.WeakKeyDictionary[Ledger, _Holder] = weakref.WeakKeyDictionary()
+_HOLDERS_LOCK = threading.Lock()
+
+
+def _holder(ledger: Ledger) -> _Holder:
+    with _HOLDERS_LOCK:
+        holder = _HOLDERS.get(ledger)
+        if holder is None:
+            holder = _HOLDERS[ledger] = _Holder(ledger)
+        return holder
+
+
 class FeedClaim:
     """This worker's hold on one feed; ``release`` (or leave the ``with``) when done."""
 
-    def __init__(self, feed_id: int, conn: Connection | None, key: tuple[int, int] | None):
+    def __init__(self, feed_id: int, holder: _Holder | None) -> None:
         self.feed_id = feed_id
-        self._conn = conn
-        self._key = key
+        self._holder = holder
 
     def release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            conn.execute(text("SELECT pg_advisory_unlock(:ns, :id)"), _params(self._key))
-            conn.close()
-        except Exception as exc:  # the session is gone, and its lock with it
-            log.debug("feed %d: claim released with its connection (%s)", self.feed_id, exc)
-            conn.invalidate()
-            conn.close()
+        holder, self._holder = self._holder, None
+        if holder is not None:
+            holder.unlock(self.feed_id)
 
     def __enter__(self) -> FeedClaim:
         return self
@@ -88,34 +174,12 @@ class FeedClaim:
         self.release()
 
 
-def _params(key: tuple[int, int] | None) -> dict[str, int]:
-    assert key is not None
-    return {"ns": key[0], "id": key[1]}
-
-
-def _namespace(schema: str) -> int:
-    """A 32-bit key per ledger: tests and tenants may keep several ledgers in one database,
-    each with its own feed 1."""
-    value = zlib.crc32(f"shipfeed.feeds.{schema}".encode())
-    return value - 2**32 if value >= 2**31 else value
-
-
 def try_claim(ledger: Ledger, feed_id: int) -> FeedClaim | None:
     """Claim ``feed_id`` for this worker, or None when another worker holds it."""
     if ledger.is_sqlite:
-        return FeedClaim(feed_id, None, None)
-    conn = ledger.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
-        key = (_namespace(schema), feed_id)
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:ns, :id)"), _params(key))
-        if got.scalar_one():
-            return FeedClaim(feed_id, conn, key)
-    except BaseException:
-        conn.close()
-        raise
-    conn.close()
-    return None
+        return FeedClaim(feed_id, None)
+    holder = _holder(ledger)
+    return FeedClaim(feed_id, holder) if holder.try_lock(feed_id) else None
 
 
 def claim_new(ledger: Ledger, feed_id: int) -> FeedClaim:

@@ -674,7 +674,9 @@ class Ledger:
         return FeedRow.from_mapping(r._mapping, with_content=with_content)
 
     def feeds_to_resume(self, seller: str | None = None) -> list[FeedRow]:
-        """Prepared and uploaded feeds, with their exact bytes, oldest first.
+        """Prepared and uploaded feeds, with their exact bytes, oldest first: a look, not
+        a claim (another worker may be sending one); the batcher claims each feed first
+        (processors.ledger.feedclaims).
 
         For an uploaded feed, first look on Amazon for a feed made from its
         feed_document_id: createFeed may have succeeded just before a crash.
