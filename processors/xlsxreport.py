@@ -22,6 +22,7 @@ from types import TracebackType
 import xlsxwriter
 
 SHEET = "Result"
+MAX_ROWS = 1_048_576  # rows in one Excel sheet
 
 
 class XlsxReport:
@@ -32,22 +33,33 @@ class XlsxReport:
         fd, self._path = tempfile.mkstemp(prefix="shipfeed-", suffix=".xlsx")
         os.close(fd)
         self._book = xlsxwriter.Workbook(self._path, {"constant_memory": True})
-        self._sheet = self._book.add_worksheet(SHEET)
-        text = self._book.add_format({"num_format": "@"})
-        bold = self._book.add_format({"bold": True})
-        self._width = len(columns)
-        self._sheet.set_column(0, max(self._width - 2, 0), 18, text)
-        for r, (label, value) in enumerate(header):
-            self._sheet.write_string(r, 0, label, bold)
+        self._text = self._book.add_format({"num_format": "@"})
+        self._bold = self._book.add_format({"bold": True})
+        self._header = list(header)
+        self._columns = list(columns)
+        self._sheets = 0
+        self._new_sheet()
+
+    def _new_sheet(self) -> None:
+        """A sheet with the header rows and the column names; a report longer than one
+        sheet's rows (Excel's limit) goes on in the next sheet, headed the same way."""
+        self._sheets += 1
+        name = SHEET if self._sheets == 1 else f"{SHEET} ({self._sheets})"
+        self._sheet = self._book.add_worksheet(name)
+        self._sheet.set_column(0, max(len(self._columns) - 2, 0), 18, self._text)
+        for r, (label, value) in enumerate(self._header):
+            self._sheet.write_string(r, 0, label, self._bold)
             self._sheet.write_string(r, 1, value)
-        self._row = len(header) + 1  # a blank row, as in the CSV
+        self._row = len(self._header) + 1  # a blank row, as in the CSV
         self._sheet.freeze_panes(self._row + 1, 0)
-        for c, name in enumerate(columns):
-            self._sheet.write_string(self._row, c, name, bold)
+        for c, name in enumerate(self._columns):
+            self._sheet.write_string(self._row, c, name, self._bold)
         self._row += 1
 
     def add(self, cells: Sequence[str], line: int) -> None:
         """One row: each cell as text (none is ever a formula or a number), then the line."""
+        if self._row >= MAX_ROWS:
+            self._new_sheet()
         for c, value in enumerate(cells):
             if value != "":
                 self._sheet.write_string(self._row, c, value)
