@@ -120,7 +120,7 @@ def _write_rows(opened: Any, write: Callable[[bytes], object]) -> int:
     batch: list[list[str]] = []
     count = 0
     for row in opened.iter_rows():
-        cells = [cell_text(c) for c in row]
+        cells = [c if c.__class__ is str else cell_text(c) for c in row]  # most are text
         while cells and not cells[-1]:
             cells.pop()
         batch.append(cells)
