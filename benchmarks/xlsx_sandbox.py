@@ -43,7 +43,6 @@ def read_before(path: str) -> int:
     from python_calamine import CalamineWorkbook
 
     import ingest.readers  # noqa: F401
-
     from ingest.cells import cell_text
 
     with open(path, "rb") as fh:
