@@ -180,6 +180,8 @@ def _create(
 ) -> None:
     """createFeed; on a lost answer look for the feed, then retry once at most."""
     for attempt in (1, 2):
+        if ctx.stop.is_set():  # stopping: left uploaded, the next start creates it
+            raise _Stop(f"stopping before feed {feed.id} was created on Amazon")
         before = datetime.now(UTC)  # Amazon's clock, not the injected one
         try:
             amazon_id = ctx.client.feeds.create_feed(

@@ -141,11 +141,13 @@ def intake_ready(
     outbox: Outbox,
     *,
     max_attempts: int = MAX_ATTEMPTS,
+    left_claimed: list[str] | None = None,
 ) -> list[IntakeResult]:
     """Resume files left in processing/ by a crash, then claim and take in what is ready;
     quarantine and report what is ready but named so that it cannot be taken.
 
     A file that fails unexpectedly is logged and left claimed; the others still go in.
+    Its name is added to ``left_claimed``, so the service can count the step as failed.
     """
     results: list[IntakeResult] = []
     todo = [(claimed, True) for claimed in inbox.claimed()]
@@ -159,6 +161,8 @@ def intake_ready(
         except Exception:
             log.exception("%s: could not quarantine %s", seller.name, printable_name(refused.name))
     for claimed, resumed in todo:
+        if ctx.stop.is_set():  # stopping: the rest stay claimed and are resumed next run
+            break
         try:
             results.append(
                 intake_file(
@@ -171,6 +175,8 @@ def intake_ready(
                 seller.name,
                 claimed.name,
             )
+            if left_claimed is not None:
+                left_claimed.append(claimed.name)
     return results
 
 

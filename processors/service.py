@@ -46,7 +46,7 @@ from processors.ledger.records import FeedRow
 from processors.ledger.store import Ledger
 from processors.notify import send_shipped_notices
 from processors.results import ArchiveSource, ReportWriter
-from processors.steps import StepRunner
+from processors.steps import FilesStuck, StepRunner
 from processors.tracker import run_tracking
 
 #: The exit codes of ``--once`` are the one table in feeds/errors.py.
@@ -253,23 +253,36 @@ class Service:
         for s in self.sellers:
             if self.halt.is_set():
                 break
-            got = self._step(
-                "intake", functools.partial(intake_ready, self.ctx, s.seller, s.inbox, s.outbox)
-            )
-            for r in got or []:
-                logs.event(
-                    "file_taken",
-                    seller=s.seller.name,
-                    file=r.name,
-                    accepted=r.accepted,
-                    rejected=r.rejected,
-                    duplicates=r.duplicates,
-                    duplicate_file=r.duplicate_file or None,
-                    file_error=r.file_error,
-                )
-            results.extend(got or [])
+            self._step("intake", functools.partial(self._intake_seller, s, results))
         self.intake_results.extend(results)
         return results
+
+    def _intake_seller(self, s: SellerIO, results: list[IntakeResult]) -> None:
+        """Take in a seller's ready files; a file left in processing/ fails the step.
+
+        intake_ready goes on with the other files when one fails unexpectedly and leaves it
+        claimed for the next run. Until then the file is neither queued nor reported, so
+        the step counts as failed: `status` shows it and --once does not end with 0.
+        """
+        stuck: list[str] = []
+        got = intake_ready(self.ctx, s.seller, s.inbox, s.outbox, left_claimed=stuck)
+        for r in got:
+            logs.event(
+                "file_taken",
+                seller=s.seller.name,
+                file=r.name,
+                accepted=r.accepted,
+                rejected=r.rejected,
+                duplicates=r.duplicates,
+                duplicate_file=r.duplicate_file or None,
+                file_error=r.file_error,
+            )
+        results.extend(got)
+        if stuck:
+            raise FilesStuck(
+                f"{s.seller.name}: {', '.join(stuck)} stayed in processing after intake",
+                hint="the log says why; the next run tries again",
+            )
 
     def batch(self) -> None:
         for s in self.sellers:

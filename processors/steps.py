@@ -38,6 +38,11 @@ BACKOFF_START_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 300.0
 
 
+class FilesStuck(ShipfeedError):
+    """Files stayed claimed in processing/ after their intake (an unexpected failure):
+    they are retried, but until then a seller's file is neither queued nor reported."""
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 

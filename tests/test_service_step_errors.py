@@ -138,3 +138,29 @@ def test_refused_since_stays_the_first_refusal_through_retries(ledger: Ledger) -
     later = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
     again = health.record(ledger, health.AMAZON_LOGIN, health.REFUSED, later, "invalid_grant")
     assert again.since == t0 and again.updated_at == later
+
+
+def test_once_never_exits_0_when_a_file_stays_stuck_in_processing(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import processors.intake
+
+    real = processors.intake.intake_file
+
+    def fails_on_stuck(*args: object, **kw: object) -> object:
+        claimed = args[4]
+        if getattr(claimed, "name", "") == "stuck.csv":
+            raise OSError(errno.EIO, "Input/output error")
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(processors.intake, "intake_file", fails_on_stuck)
+    var = tmp_path / "var"
+    write_orders(var / "inbox" / "good.csv", order_lines(1, 2))
+    write_orders(var / "inbox" / "stuck.csv", order_lines(10, 2))
+    with service(settings_for(var, sim), sim_secrets(sim)) as svc:
+        outcome = svc.run_once(60)
+        counts = status_counts(svc.ledger).counts
+    assert outcome.exit == ExitCode.INTERNAL
+    assert counts["confirmed"] == 2  # the good file beside it still went through
+    shown = CliRunner().invoke(run.app, ["status", "--data-dir", str(var)]).output
+    assert "last step error: intake at" in shown and "stuck.csv" in shown
