@@ -63,6 +63,10 @@ def _settings(path: Path, sim: Simulator, ledger_url: str, shared: Path) -> Path
                 f'token_url = "{sim.url}/auth/o2/token"',
                 "max_retries = 2",
                 "timeout_seconds = 10",
+                # The per-order lookups before sending (getOrder, 0.5/s) would make the
+                # batch wait minutes for 2,000 orders; they are not what this test is about.
+                # The checks of 18021 and disagreeing reports still ask Amazon (getOrders).
+                "use_orders_api = false",
                 "[simulator]",
                 'enabled = "never"',
                 "[[sellers]]",
