@@ -157,11 +157,14 @@ class ReportWriter:
             name = self._write(f, updated=False)
             if name is not None:
                 written.append(name)
-        since, self._changes_seen = self._changes_seen, self.ledger.clock() - RECHECK_MARGIN
-        for f in files_to_report_again(self.ledger, since):
+        # Moved on only once every changed file is written: an outbox that fails half way
+        # (an SFTP server down) leaves the rest to be found again next round.
+        seen = self.ledger.clock() - RECHECK_MARGIN
+        for f in files_to_report_again(self.ledger, self._changes_seen):
             name = self._write(f, updated=True)
             if name is not None:
                 written.append(name)
+        self._changes_seen = seen
         return written
 
     def _write(self, f: FileRecord, *, updated: bool) -> str | None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import openpyxl
+import pytest
 from lifecycle_support import World, row
 
 from processors.ledger.queries import queue
@@ -139,3 +140,46 @@ def test_same_file_uploaded_again_keeps_the_first_intake_report(world: World) ->
     assert (world.outbox_dir / "mon.csv.intake.csv").read_bytes() == first
     assert again.report_names[0].startswith("mon.csv.again-")
     assert "already taken in" in (world.outbox_dir / again.report_names[0]).read_text("utf-8-sig")
+
+
+class FailingOnce:
+    """An outbox (an SFTP server, say) that refuses the next write once."""
+
+    def __init__(self, outbox: Any) -> None:
+        self.outbox = outbox
+        self.fail = False
+
+    def write(self, name: str, data: bytes) -> None:
+        if self.fail:
+            self.fail = False
+            raise OSError("outbox unreachable")
+        self.outbox.write(name, data)
+
+    def close(self) -> None:
+        self.outbox.close()
+
+
+def test_report_not_written_again_for_a_failing_outbox_is_written_next_round(
+    world: World,
+) -> None:
+    outbox = FailingOnce(world.outbox)
+    reports = ReportWriter(
+        world.ledger,
+        {"acme": outbox},
+        simulated=True,
+        sources={"acme": ArchiveSource(world.inbox, world.seller)},
+    )
+    world.drop("mon.csv", [row(ORDER, ITEM, "1")])
+    world.intake()
+    world.until_settled()
+    reports.write_finished()
+    world.clock.advance(60)
+    world.order(ORDER, [(ITEM, 1)])
+    world.ledger.resend(order_ids=[ORDER], force=True)
+    world.until_settled()
+    outbox.fail = True
+    with pytest.raises(OSError):
+        reports.write_finished()
+    world.clock.advance(600)
+    assert reports.write_finished() == ["mon.csv.result.csv"]
+    assert world.report("mon.csv.result.json")["rows"][0]["status"] == "confirmed"
