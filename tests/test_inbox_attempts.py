@@ -1,0 +1,73 @@
+"""Each inbox counts, beside a claim, how many processes started taking it in: durably
+(a new process reads the count a killed one left), once per process, and the count goes
+with the file when it is archived or quarantined. Local folder and real SFTP alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sshd import SshdServer
+
+from ingest.inbox import ClaimedFile, Inbox
+from ingest.local import LocalInbox
+from ingest.sftp import SftpInbox
+from ingest.sftp_conn import SftpAuth, SftpConnection, SftpLocation, SftpOptions
+
+NewProcess = Callable[[], Inbox]
+
+
+def local_kind(tmp_path: Path) -> NewProcess:
+    return lambda: LocalInbox(tmp_path / "in", settle_seconds=0, watch=False)
+
+
+def sftp_kind(server: SshdServer, tmp_path: Path) -> NewProcess:
+    known = server.write_known_hosts(tmp_path / "known_hosts")
+    return lambda: SftpInbox(
+        SftpConnection(
+            SftpLocation(server.host, server.port, "root", str(tmp_path / "in")),
+            SftpAuth(private_key_path=str(server.user_key)),
+            SftpOptions(known_hosts=str(known)),
+        ),
+        settle_seconds=0,
+    )
+
+
+@pytest.fixture(params=["local", pytest.param("sftp", marks=pytest.mark.sftp)])
+def new_process(request: pytest.FixtureRequest, tmp_path: Path) -> NewProcess:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text("Order ID\n1\n")
+    if request.param == "local":
+        return local_kind(tmp_path)
+    return sftp_kind(request.getfixturevalue("sshd_server"), tmp_path)
+
+
+def claim(box: Inbox) -> ClaimedFile:
+    [f] = box.ready()
+    claimed = box.claim(f)
+    assert claimed is not None
+    return claimed
+
+
+def test_each_new_process_counts_one_more_start(new_process: NewProcess) -> None:
+    first = new_process()
+    claimed = claim(first)
+    assert first.start_attempt(claimed) == 0
+    assert first.start_attempt(claimed) == 0  # the same process again: not counted
+    for before in (1, 2, 3):
+        again = new_process()
+        [resumed] = again.claimed()  # the marker is not listed as a claim
+        assert again.start_attempt(resumed) == before
+        again.close()
+    first.close()
+
+
+def test_the_count_goes_with_the_file(new_process: NewProcess, tmp_path: Path) -> None:
+    box = new_process()
+    claimed = claim(box)
+    box.start_attempt(claimed)
+    box.archive(claimed)
+    processing = tmp_path / "in" / ".shipfeed" / "processing"
+    assert list(processing.iterdir()) == []
+    box.close()
