@@ -24,19 +24,25 @@ import os
 import resource
 import struct
 import sys
+import threading
 import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from feeds.excerpt import excerpt
 from ingest.cells import cell_text
 from ingest.xlsx_guard import (
     SheetLimits,
     SheetRefused,
+    SheetScan,
     check_archive,
     inflate,
     scan_sheet,
+    sheet_dimension,
     sheet_parts,
 )
+
+_RESAVE = "open it in Excel, check it, and save it again as .xlsx or as CSV UTF-8"
 
 #: Rows per frame: big enough that framing costs nothing, small enough to stay light.
 FRAME_ROWS = 4096
@@ -78,9 +84,9 @@ def extract(
             for _ in inflate(zf, strings, budget):
                 pass
         guess = sheet if sheet is not None else next(iter(parts), None)
-        scan = None
+        dimension = None
         if guess is not None and parts.get(guess) in zf.NameToInfo:
-            scan = scan_sheet(zf, parts[guess], limits, budget)
+            dimension = sheet_dimension(zf, parts[guess], limits)
         try:
             workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         except Exception as exc:  # calamine raises several unrelated types for a bad zip
@@ -93,20 +99,65 @@ def extract(
         if chosen is None or chosen not in names:
             return meta  # the parent words "no sheets" and "no sheet named X"
         meta["sheet"] = chosen
-        if chosen != guess and parts.get(chosen) in zf.NameToInfo:
-            scan = scan_sheet(zf, parts[chosen], limits, budget)
-        elif chosen != guess:
-            scan = None
-        opened = workbook.get_sheet_by_name(chosen)
+        part = parts.get(chosen)
+        if chosen != guess and part in zf.NameToInfo:
+            dimension = sheet_dimension(zf, part, limits)
+        # The whole-sheet pass (sizes, formulas) runs beside calamine's parse, which lets
+        # go of the GIL: on a second core it costs no time. The dimension and the zip's
+        # declared sizes were checked before; if the sheet lies about its size, calamine
+        # meets the memory limit or finishes first and the pass refuses it after.
+        scan = _Scan(zf, part, limits, budget) if part in zf.NameToInfo else None
+        try:
+            opened = workbook.get_sheet_by_name(chosen)
+        except Exception as exc:  # calamine's own errors: a damaged or lying sheet
+            if scan is not None:
+                scan.result()  # the pass's refusal, when it has one, says more
+            raise SheetRefused(
+                f"the sheet could not be read ({excerpt(str(exc))})", hint=_RESAVE
+            ) from exc
+        finally:
+            if scan is not None:
+                scan.wait()  # never left reading a zip that is about to close
         start = opened.start
         meta["start"] = list(start) if start else None
+        meta["dimension"] = dimension
         if scan is not None:
-            meta["dimension"] = scan.dimension
-            meta["formulas"] = scan.formulas
-            meta["more_formulas"] = scan.more_formulas
-            meta["formula_without_ref"] = scan.formula_without_ref
+            found = scan.result()
+            meta["formulas"] = found.formulas
+            meta["more_formulas"] = found.more_formulas
+            meta["formula_without_ref"] = found.formula_without_ref
         meta["rows"] = _write_rows(opened, write)
     return meta
+
+
+class _Scan:
+    """scan_sheet in a thread; ``result()`` waits for it and raises what it raised."""
+
+    def __init__(
+        self, zf: zipfile.ZipFile, member: Any, limits: SheetLimits, budget: list[int]
+    ) -> None:
+        self._found: SheetScan | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(zf, member, limits, budget))
+        self._thread.start()
+
+    def _run(
+        self, zf: zipfile.ZipFile, member: str, limits: SheetLimits, budget: list[int]
+    ) -> None:
+        try:
+            self._found = scan_sheet(zf, member, limits, budget)
+        except BaseException as exc:  # handed to the main thread by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> SheetScan:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._found is not None
+        return self._found
 
 
 def _shared_strings(zf: zipfile.ZipFile) -> str | None:

@@ -216,11 +216,15 @@ def inflate(
         with zf.open(member) as fh:
             yield from _read_bounded(fh, member, budget, chunk)
     except zipfile.BadZipFile as exc:
-        raise SheetRefused(
-            f"the workbook is damaged: its part {excerpt(member)} does not unpack to what "
-            f"the file says ({exc})",
-            hint=_RESAVE,
-        ) from exc
+        raise _damaged(member, exc) from exc
+
+
+def _damaged(member: str, exc: Exception) -> SheetRefused:
+    return SheetRefused(
+        f"the workbook is damaged: its part {excerpt(member)} does not unpack to what "
+        f"the file says ({exc})",
+        hint=_RESAVE,
+    )
 
 
 def _read_bounded(fh: IO[bytes], member: str, budget: list[int], chunk: int) -> Iterator[bytes]:
@@ -243,11 +247,28 @@ _VALUE = re.compile(rb"<(?:[\w.-]+:)?(?:v|is)\b")
 _REF = re.compile(rb"\br=\"([^\"]*)\"")
 
 
+def sheet_dimension(zf: zipfile.ZipFile, member: str, limits: SheetLimits) -> str | None:
+    """The sheet's declared used area (``<dimension ref>``), read from the start of its XML
+    only, and refused at once if too big: this runs before any reader holds the sheet."""
+    try:
+        with zf.open(member) as fh:
+            head = fh.read(256 * 1024)
+    except zipfile.BadZipFile as exc:
+        raise _damaged(member, exc) from exc
+    data = _SHEET_DATA.search(head)
+    found = _DIMENSION.search(head, 0, data.start() if data else len(head))
+    if found is None:
+        return None
+    ref = found.group(1).decode("utf-8", "replace")
+    check_dimension(ref, limits)
+    return ref
+
+
 def scan_sheet(
     zf: zipfile.ZipFile, member: str, limits: SheetLimits, budget: list[int]
 ) -> SheetScan:
-    """One bounded pass over a sheet's XML: its declared dimension (refused at once if too
-    big) and every formula cell that has no saved value.
+    """One bounded pass over a sheet's whole XML: that it unpacks to what the zip says,
+    within ``budget``, and every formula cell that has no saved value.
 
     A formula without a saved value is what a file written by a program (not by Excel)
     holds: Excel computes and saves a value, other writers often do not. Read as a value,
@@ -256,17 +277,8 @@ def scan_sheet(
     """
     scan = SheetScan()
     pending = b""
-    head = True
     for data in inflate(zf, member, budget):
         buf = pending + data
-        if head:
-            found = _DIMENSION.search(buf)
-            if found is not None:
-                scan.dimension = found.group(1).decode("utf-8", "replace")
-                check_dimension(scan.dimension, limits)
-                head = False
-            elif _SHEET_DATA.search(buf) is not None or len(buf) > 1 << 20:
-                head = False  # the dimension comes before the data, or not at all
         # Only whole rows are searched for formulas, so a cell is never cut in two.
         cut = _last_row_end(buf)
         if cut is None:

@@ -62,6 +62,16 @@ def test_zip_bomb_lying_about_its_size_is_refused_when_unpacked(tmp_path: Path) 
         read_all(path)
 
 
+def test_sheet_lying_about_its_size_past_its_start_is_refused(tmp_path: Path) -> None:
+    """The lie shows only after the first 256 KiB, so calamine has read the sheet by the
+    time the whole-sheet pass finds it: still refused, nothing of it read as rows."""
+    noise = [[os.urandom(5_000).hex()] for _ in range(300)]  # 3 MB that hardly packs
+    path = write_workbook(tmp_path / "a.xlsx", rows_xml([HEADERS, *noise]))
+    lie_about_sizes(path, "xl/worksheets/sheet1.xml", 1_500_000)
+    with pytest.raises(FileRejected, match="does not unpack to what the file says"):
+        read_all(path)
+
+
 def test_sheet_needing_more_than_the_memory_limit_is_rejected_naming_it(tmp_path: Path) -> None:
     far = '<row r="20000"><c r="ZZ20000"><v>1</v></c></row>'  # 702 x 20,000 cells, ~450 MB
     path = write_workbook(tmp_path / "a.xlsx", [*rows_xml([HEADERS, *order_rows(1)]), far])
