@@ -170,7 +170,7 @@ def _done(ctx: Context, feed: FeedRow, remote: Feed, result: TrackResult) -> Non
         log.warning("feed %d (%s): %s; lines resent", feed.id, feed.amazon_feed_id, reason)
         return
     plan = _plan(ctx, feed, report, unreadable)
-    undecided = _check(ctx, feed, plan)
+    undecided = _check(ctx, feed, plan, result)
     ctx.ledger.complete_feed(
         feed.id,
         plan.outcomes,
@@ -279,18 +279,19 @@ def _late(ctx: Context, feed: FeedRow, report: ProcessingReport, plan: _Plan) ->
             plan.outcomes[line_id] = Outcome(S.CONFIRMED.value, None, None)
 
 
-def _check(ctx: Context, feed: FeedRow, plan: _Plan) -> set[int]:
+def _check(ctx: Context, feed: FeedRow, plan: _Plan, result: TrackResult) -> set[int]:
     """Decide the lines the report leaves open by their orders on Amazon; returns those
     that must wait for the next poll."""
     if not plan.check:
         return set()
     verdicts = check_shipped(ctx, feed.seller, list(plan.check.values()))
-    undecided: set[int] = set()
+    undecided = {k for k, v in verdicts.items() if v == Verdict.UNKNOWN}
+    result.checked += len(verdicts) - len(undecided)
     for line_id, v in verdicts.items():
         e = plan.already.get(line_id)
         if v == Verdict.UNKNOWN:
-            undecided.add(line_id)
-        elif v == Verdict.SHIPPED:
+            continue
+        if v == Verdict.SHIPPED:
             why = (
                 "Amazon answered 'already fulfilled' and"
                 if e is not None
