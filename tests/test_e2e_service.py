@@ -133,8 +133,8 @@ def test_fatal_feed_is_resent_and_confirmed_once(tmp_path: Path) -> None:
         confirmed_once(sim, range(1, 11))
 
 
-def test_stuck_feeds_end_in_needs_attention(tmp_path: Path) -> None:
-    faults = FaultConfig(stuck=1.0)
+def test_feeds_stuck_in_amazons_queue_are_cancelled_then_need_attention(tmp_path: Path) -> None:
+    faults = FaultConfig(queued=1.0)  # every feed waits in Amazon's queue: cancellable
     with start_simulator(config(auto_create_orders=True, faults=faults), OrderBook()) as sim:
         write_orders(tmp_path / "var" / "inbox" / "a.csv", order_lines(1, 3))
         settings = settings_for(
@@ -143,11 +143,24 @@ def test_stuck_feeds_end_in_needs_attention(tmp_path: Path) -> None:
         with service(settings, sim_secrets(sim)) as svc:
             outcome = svc.run_once(60)
         assert sum(sim.counters.confirmations.values()) == 0
+        assert sim.counters.feeds_created == 2  # the send and one resend, both cancelled
     assert outcome.exit == RunExit.LINES_NOT_CONFIRMED
     rows = result_rows(tmp_path / "var" / "outbox", "a.csv")
     assert {r["status"] for r in rows} == {"needs_attention"}
     note = (tmp_path / "var" / "outbox" / "status.txt").read_text()
     assert order_id(1) in note
+
+
+def test_feed_stuck_in_progress_is_never_resent_and_once_times_out(tmp_path: Path) -> None:
+    faults = FaultConfig(stuck=1.0)  # Amazon keeps processing: it may still apply it
+    with start_simulator(config(auto_create_orders=True, faults=faults), OrderBook()) as sim:
+        write_orders(tmp_path / "var" / "inbox" / "a.csv", order_lines(1, 3))
+        settings = settings_for(tmp_path / "var", sim, service={"stuck_after_seconds": 0.3})
+        with service(settings, sim_secrets(sim)) as svc:
+            outcome = svc.run_once(3)
+        assert sim.counters.feeds_created == 1
+    assert outcome.exit == RunExit.TIMED_OUT
+    assert outcome.open_lines == 3
 
 
 def test_throttled_calls_still_confirm_every_line_once(tmp_path: Path) -> None:
