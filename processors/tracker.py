@@ -46,7 +46,7 @@ from processors.ledger.records import FeedRow, Outcome
 from processors.ledger.statuses import FeedState, LineStatus
 from processors.ledger.supersede import corrected
 from processors.outcomes import explain, explain_warning
-from processors.verify import Query, Verdict, check_shipped
+from processors.verify import CALLS_PER_PASS, Query, Verdict, check_shipped
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class TrackResult:
     stuck: list[int] = field(default_factory=list)  # flagged stuck, still polled
     checked: int = 0  # lines decided by their order's state on Amazon
     undecided: int = 0  # lines left for the next poll (Orders API unavailable)
+    order_calls: int = 0  # getOrders calls this pass (shared budget: verify.CALLS_PER_PASS)
     confirmed_lines: list[int] = field(default_factory=list)  # for buyer notices
 
 
@@ -284,7 +285,9 @@ def _check(ctx: Context, feed: FeedRow, plan: _Plan, result: TrackResult) -> set
     that must wait for the next poll."""
     if not plan.check:
         return set()
-    verdicts = check_shipped(ctx, feed.seller, list(plan.check.values()))
+    left = CALLS_PER_PASS - result.order_calls
+    verdicts, calls = check_shipped(ctx, feed.seller, list(plan.check.values()), max_calls=left)
+    result.order_calls += calls
     undecided = {k for k, v in verdicts.items() if v == Verdict.UNKNOWN}
     result.checked += len(verdicts) - len(undecided)
     for line_id, v in verdicts.items():

@@ -65,17 +65,23 @@ def verdict(order: Order | None, items: Sequence[OrderItem] | None, item_id: str
     return Verdict.UNSURE
 
 
-def check_shipped(ctx: Context, seller: str, queries: Sequence[Query]) -> dict[int, Verdict]:
-    """Each query's verdict (line id → Verdict); see the module docstring."""
+def check_shipped(
+    ctx: Context, seller: str, queries: Sequence[Query], *, max_calls: int = CALLS_PER_PASS
+) -> tuple[dict[int, Verdict], int]:
+    """Each query's verdict (line id → Verdict), and the getOrders calls made: at most
+    ``max_calls`` (the tracker shares CALLS_PER_PASS among a pass's feeds, so the
+    client's limiter never has to wait a minute per call); see the module docstring."""
     marketplace = next(
         (s.marketplace_id for s in ctx.settings.sellers if s.name == seller), "ATVPDKIKX0DER"
     )
     order_ids = sorted({q.order_id for q in queries})
     orders: dict[str, Order] = {}
     asked: set[str] = set()
-    for n, i in enumerate(range(0, len(order_ids), MAX_ORDER_IDS)):
-        if n >= CALLS_PER_PASS:
+    calls = 0
+    for i in range(0, len(order_ids), MAX_ORDER_IDS):
+        if calls >= max_calls:
             break
+        calls += 1
         chunk = order_ids[i : i + MAX_ORDER_IDS]
         try:
             found = ctx.client.orders.get_orders_by_id(chunk, marketplace_ids=[marketplace])
@@ -100,4 +106,4 @@ def check_shipped(ctx: Context, seller: str, queries: Sequence[Query]) -> dict[i
                 log.warning("order %s: items not checked for now (%s)", q.order_id, exc)
                 items[q.order_id] = None
         out[q.line_id] = verdict(order, its, q.order_item_id)
-    return out
+    return out, calls
