@@ -469,6 +469,63 @@ def cancel(
     typer.echo(f"cancelled {len(ids)} line(s) of order {order_id}")
 
 
+# --- web: the operator's console (console/) -----------------------------------------------
+
+web_app = typer.Typer(cls=_Commands, help="The web console.", add_completion=False)
+app.add_typer(web_app, name="web")
+
+
+@web_app.callback(invoke_without_command=True)
+def web(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(help="Address (default: settings web.host, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="Port (default: settings web.port, 8080).")
+    ] = None,
+    settings_path: SettingsOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Serve the web console until Ctrl-C (accounts: [console.accounts.*] in the secrets)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from config.settings import load_secrets
+    from console.serve import serve_forever
+
+    try:
+        settings = load(ctx, settings_path, data_dir)
+        try:
+            secrets = load_secrets()
+        except SettingsError as exc:
+            raise ConfigError(str(exc)) from None  # the cause may quote a secret
+        if not secrets.console.accounts:
+            typer.echo(
+                "warning: no console accounts in the secrets file; nobody can log in "
+                "(python run.py web hash-password)",
+                err=True,
+            )
+        with _operator_ledger(settings) as ledger:
+            serve_forever(
+                settings,
+                secrets,
+                ledger,
+                host or settings.web.host,
+                settings.web.port if port is None else port,
+            )
+    except ShipfeedError as exc:
+        raise _fail(exc) from exc
+
+
+@web_app.command("hash-password")
+def hash_password() -> None:
+    """Ask for a password twice; print its hash for the secrets file's password_hash."""
+    from console.auth import hash_password as make_hash
+
+    password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    typer.echo(make_hash(password))
+
+
 def main() -> None:
     try:
         app()

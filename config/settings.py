@@ -121,6 +121,15 @@ class EmailSettings(Section):
     sender: str = "shipping@example.com"
 
 
+class WebSettings(Section):
+    """The web console (console/): off in the service unless asked for; loopback only
+    unless told otherwise, because it shows every seller's orders."""
+
+    enabled: bool = False  # serve the console inside the service, in a thread
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
 class SellerSettings(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     merchant_id: str
@@ -155,7 +164,28 @@ class SftpSecret(Section):
     private_key_passphrase: SecretStr | None = None
 
 
+class ConsoleAccount(Section):
+    """A console login: an operator sees every seller, a seller account only its own."""
+
+    password_hash: SecretStr  # argon2 hash (python run.py web hash-password)
+    role: Literal["operator", "seller"] = "operator"
+    seller: str | None = None  # the seller's name, for role "seller"
+
+    @model_validator(mode="after")
+    def _seller_named(self) -> ConsoleAccount:
+        if (self.role == "seller") != (self.seller is not None):
+            raise ValueError("a seller account names its seller; an operator account none")
+        return self
+
+
+class ConsoleSecrets(Section):
+    # Signs the session cookie; None: a key generated once into the data dir (mode 0600).
+    session_key: SecretStr | None = None
+    accounts: dict[str, ConsoleAccount] = Field(default_factory=dict)
+
+
 class Secrets(Section):
+    console: ConsoleSecrets = ConsoleSecrets()
     lwa_client_id: SecretStr | None = None
     lwa_client_secret: SecretStr | None = None
     lwa_refresh_token: SecretStr | None = None
@@ -182,6 +212,7 @@ class Settings(BaseSettings):
     simulator: SimulatorSettings = SimulatorSettings()
     service: ServiceSettings = ServiceSettings()
     email: EmailSettings = EmailSettings()
+    web: WebSettings = WebSettings()
     sellers: list[SellerSettings] = Field(default_factory=list)
 
     @field_validator("ledger_url")

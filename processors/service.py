@@ -133,6 +133,7 @@ class Service:
             sources={s.seller.name: ArchiveSource(s.inbox, s.seller) for s in sellers},
         )
         self.intake_results: list[IntakeResult] = []
+        self.web: Any = None  # the console's server thread ([web] enabled), stopped on close
 
     @property
     def simulated(self) -> bool:
@@ -219,6 +220,9 @@ class Service:
             # Recorded once the start cannot fail any more; from here ctx.simulated is
             # what the ledger recorded, since a start that disagrees is refused.
             record_or_refuse(ledger, amazon)
+            web = _start_console(settings, secrets, ledger)
+            if web is not None:
+                undo.append(web.stop)
         logs.event(
             "service_started",
             simulated=simulated,
@@ -227,10 +231,14 @@ class Service:
             sellers=",".join(s.name for s in settings.sellers),
         )
         redact = logs.RedactSecrets(secret_values(secrets)).redact
-        return cls(settings, ledger, client, simulator, sellers, halt=halt, redact=redact)
+        service = cls(settings, ledger, client, simulator, sellers, halt=halt, redact=redact)
+        service.web = web
+        return service
 
     def close(self) -> None:
         """Close inboxes, the client, the simulator and the ledger (releasing its lock)."""
+        if self.web is not None:
+            _quietly(self.web.stop)
         for s in self.sellers:
             for closer in (s.inbox.close, s.outbox.close):
                 _quietly(closer)
@@ -516,6 +524,17 @@ def _open_seller(
         inbox.close()
         raise
     return SellerIO(seller, inbox, outbox)
+
+
+def _start_console(settings: Settings, secrets: Secrets, ledger: Ledger) -> Any:
+    """The web console in a thread of the service, on its ledger, when [web] enabled."""
+    if not settings.web.enabled:
+        return None
+    from console.serve import ConsoleThread
+
+    web = ConsoleThread(settings, secrets, ledger, settings.web.host, settings.web.port).start()
+    logs.event("console_started", url=web.url)
+    return web
 
 
 @contextmanager

@@ -40,6 +40,10 @@ from lifecycle_support import world, world_factory  # noqa: E402, F401
 # -- email: a real SMTP server on loopback (tests/smtp_support.py) ----------------------
 from smtp_support import smtp  # noqa: E402, F401
 
+# -- console: the web console on a real uvicorn server (tests/console_support.py) --------
+# isort: split
+from console_support import console  # noqa: E402, F401
+
 # -- spec: Amazon's official files from SHIPFEED_AMAZON_SPEC (tests/amazon_spec.py) ------
 # isort: split
 from amazon_spec import summary_line  # noqa: E402

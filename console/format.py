@@ -1,0 +1,42 @@
+"""Jinja filters: how times, ages and missing values read on every page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+MISSING = "—"  # a value the ledger does not have: shown as such, never made up
+
+
+def when(value: datetime | None) -> str:
+    return MISSING if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def day(value: datetime | None) -> str:
+    return MISSING if value is None else value.strftime("%Y-%m-%d")
+
+
+def age(value: timedelta | None) -> str:
+    if value is None:
+        return MISSING
+    s = max(0, int(value.total_seconds()))
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    if s < 172800:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"
+
+
+def or_missing(value: Any) -> Any:
+    return MISSING if value is None or value == "" else value
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "when": when,
+    "day": day,
+    "age": age,
+    "or_missing": or_missing,
+}

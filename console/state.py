@@ -1,0 +1,22 @@
+"""What every page reads: the settings, the secrets (for logins) and the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from config.settings import Secrets, Settings
+from processors.ledger.store import Ledger
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleState:
+    settings: Settings
+    secrets: Secrets
+    ledger: Ledger
+
+
+def state(request: Request) -> ConsoleState:
+    found: ConsoleState = request.app.state.console
+    return found
