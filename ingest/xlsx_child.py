@@ -1,6 +1,6 @@
 """The process that opens a seller's workbook, under limits, and hands back plain rows.
 
-Run by ingest/xlsx_sandbox.py as ``python -I -c ...`` with one JSON argument. It puts the
+Run by ingest/xlsx_sandbox.py as ``python -I -S -c ...`` with one JSON argument. It puts the
 operating system's limits on itself first (address space, processor time, size of what it
 writes, no core file), then reads the workbook's bytes from stdin, checks what the
 workbook declares (ingest/xlsx_guard.py), opens the sheet with calamine, and writes the

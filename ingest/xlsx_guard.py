@@ -7,9 +7,9 @@ that holds a sheet as one dense grid asks for 512 GiB. These checks look at what
 declares (the zip's central directory, the sheet's ``<dimension ref>``) and at what it
 really inflates to, with bounded memory, and refuse before the real reader starts.
 
-Stdlib only, so the sandboxed child process (ingest/xlsx_child.py) stays small; the limits
-that the checks cannot see coming (a sheet that lies about its dimension) are enforced
-there by the operating system instead.
+Standard library only (and feeds.excerpt, which is too), so the sandboxed child process
+(ingest/xlsx_child.py) stays small; what the checks cannot see coming (a sheet that lies
+about its dimension) meets the limits the operating system enforces there instead.
 """
 
 from __future__ import annotations
