@@ -214,3 +214,17 @@ def test_lines_of_a_feed_with_a_disagreeing_report_end_confirmed_once_on_amazon(
     w.until_settled()
     assert set(w.statuses().values()) == {"confirmed"}
     assert w.sim.counters.confirmations == {(O1, I1): 1, (O2, I2): 1}
+
+
+def test_unreadable_report_confirms_lines_amazon_shows_shipped_without_a_resend(
+    world_factory: Callable[..., World],
+) -> None:
+    w = world_factory(faults=FaultConfig().trigger("garbled_report", "createFeed", 1))
+    _queued(w)
+    (feed_id,) = w.batch().feeds_created
+    w.track()
+    lines = _lines(w)
+    assert {(ln.status, ln.attempts) for ln in lines.values()} == {("confirmed", 0)}
+    assert "the processing report cannot be read" in (lines[O1].message or "")
+    assert w.ledger.feed(feed_id).state == FeedState.DONE
+    assert w.sim.counters.feeds_created == 1

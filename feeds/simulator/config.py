@@ -21,6 +21,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "stuck",  # a created feed stays IN_PROGRESS until released (Simulator.release_feeds)
     "queued",  # a created feed stays IN_QUEUE until released: it can still be cancelled
     "corrupt_report",  # a created feed is processed, but its report names a message never sent
+    "garbled_report",  # a created feed is processed, but its report is cut off mid-document
 )
 
 
@@ -30,9 +31,10 @@ class FaultConfig:
 
     ``triggers[kind][operation] = n`` makes the next n calls of that operation meet the fault
     whatever the rates say, so a test can stage one exact failure ("the answer to the next
-    createFeed is lost"). For ``fatal``, ``stuck``, ``queued`` and ``corrupt_report`` the
-    operation is ``createFeed``: the next n feeds created are doomed (``stuck`` and
-    ``queued`` ones only until Simulator.release_feeds: a feed slower than any timeout).
+    createFeed is lost"). For ``fatal``, ``stuck``, ``queued``, ``corrupt_report`` and
+    ``garbled_report`` the operation is ``createFeed``: the next n feeds created are doomed
+    (``stuck`` and ``queued`` ones only until Simulator.release_feeds: a feed slower than
+    any timeout).
     """
 
     throttle: float = 0.0
@@ -47,6 +49,7 @@ class FaultConfig:
     stuck: float = 0.0
     queued: float = 0.0
     corrupt_report: float = 0.0
+    garbled_report: float = 0.0
     gzip: bool = False
     triggers: dict[str, dict[str, int]] = field(default_factory=dict)
 

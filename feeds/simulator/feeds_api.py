@@ -159,6 +159,9 @@ def create_feed(sim: Simulator, req: Request) -> Answer:
     elif sim.faults.hits("corrupt_report", "createFeed"):
         fate = "corrupt_report"
         sim.counters.fault("corrupt_report", "createFeed")
+    elif sim.faults.hits("garbled_report", "createFeed"):
+        fate = "garbled_report"
+        sim.counters.fault("garbled_report", "createFeed")
     # Slowness is apart from the ending: a slow feed may still end FATAL or misreported.
     held: str | None = None
     for kind in ("stuck", "queued"):
@@ -336,10 +339,13 @@ def finish_feed(sim: Simulator, feed: Feed) -> None:
         if feed.fate == "corrupt_report":
             _corrupt(report)
     result_id = sim.new_document_id()
+    rendered = render_report(report, sim.config.merchant_id)
+    if feed.fate == "garbled_report":  # the messages were applied; their report is cut off
+        rendered = rendered[: len(rendered) // 2]
     result = Document(
         result_id,
         "text/xml; charset=UTF-8",
-        render_report(report, sim.config.merchant_id),
+        rendered,
         compressed=sim.config.gzip_reports or sim.config.faults.gzip,
     )
     with sim.lock:
