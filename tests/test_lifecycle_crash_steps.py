@@ -289,3 +289,53 @@ def test_crash_after_superseding_before_the_feed_is_stored_decides_the_same_afte
     assert (first.status, second.status) == ("superseded", "confirmed")
     assert after.sim.counters.confirmations == {(O1, I1): 1}
     assert after.sim.counters.feeds_created == 1
+
+
+# -- an order checked on Amazon, its verdict not yet recorded -------------------------------------
+
+
+def test_already_fulfilled_checked_but_not_recorded_is_checked_again_after_restart(
+    world_factory: Callable[..., World], ledger_url: str
+) -> None:
+    w = world_factory(spapi={"use_orders_api": False})
+    w.order(O1, [(I1, 1)])
+    shipped = w.book.get(O1)
+    assert shipped is not None
+    with w.book.lock:  # Amazon already has it shipped (an earlier send the ledger lost)
+        shipped.items[0].quantity_shipped = 1
+        shipped.status = "Shipped"
+    w.drop("f.csv", [row(O1, I1, "1")])
+    w.intake()
+    (feed_id,) = w.batch().feeds_created
+    with crash_on(w.ledger, _records_feed_done), pytest.raises(Crash):
+        w.track()  # getOrders answered; the process dies recording the verdict
+    after = restart(w, ledger_url)
+    assert after.statuses() == {f"{O1}/{I1}": "submitted"}
+    res = after.track()
+    assert res.completed == [feed_id] and res.checked == 1
+    assert after.statuses() == {f"{O1}/{I1}": "confirmed"}
+    assert after.sim.counters.feeds_created == 1
+
+
+def _flags_stuck(statement: str, params: Any) -> bool:
+    return statement.lstrip().upper().startswith("UPDATE FEEDS") and "still with Amazon" in str(
+        params
+    )
+
+
+def test_crash_while_flagging_a_stuck_feed_keeps_it_polled_and_never_resent(
+    world_factory: Callable[..., World], ledger_url: str
+) -> None:
+    w = world_factory(faults=FaultConfig().trigger("stuck", "createFeed", 1))
+    _queued(w)
+    (feed_id,) = w.batch().feeds_created
+    w.clock.advance(w.ctx.settings.service.stuck_after_seconds + 60)
+    with crash_on(w.ledger, _flags_stuck), pytest.raises(Crash):
+        w.track()
+    after = restart(w, ledger_url)
+    assert after.track().stuck == [feed_id]
+    after.sim.release_feeds()
+    after.until_settled()
+    assert set(after.statuses().values()) == {"confirmed"}
+    assert after.sim.counters.confirmations == {(O1, I1): 1, (O2, I2): 1}
+    assert after.sim.counters.feeds_created == 1
