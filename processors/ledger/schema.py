@@ -120,6 +120,8 @@ feeds = Table(
     Column("processing_status", String(30)),
     Column("result_document_id", Text),
     Column("summary", JSON),
+    # Why it ended (fatal/cancelled); on a created feed, why it waits: "still with Amazon"
+    # flags one past the stuck setting (polled on, never resent; processors.ledger.tracking).
     Column("reason", Text),
     _ts("finished_at", nullable=True),
     _ts("updated_at"),

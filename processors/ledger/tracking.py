@@ -186,6 +186,8 @@ def apply_report(
                 f"feed {feed_id} is {f['state']}; only a feed Amazon may still apply takes a report"
             )
         created = f["state"] == F.CREATED
+        from processors.ledger.store import _MOVE_COLUMNS
+
         rows = ledger._feed_lines(conn, feed_id, [S.SUBMITTED], columns=_MOVE_COLUMNS)
         given = {k: Outcome(*v) for k, v in outcomes.items()}
         other = Outcome(*others) if others else None
@@ -239,9 +241,6 @@ def apply_report(
                 updated_at=now,
             )
         )
-
-
-_MOVE_COLUMNS = ("id", "order_id", "status", "attempts", "feed_id")
 
 
 def _line_move(ledger: Ledger, r: Mapping[str, Any], o: Outcome, feed_id: int) -> _Move:
