@@ -12,6 +12,7 @@ import stat
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -53,6 +54,31 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+def _http_url(value: str | None) -> str | None:
+    """An SP-API or LWA address: http(s) with a host, or the first call fails instead."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value
+
+
+def _box_location(value: str) -> str:
+    """A seller's inbox or outbox: a non-empty path, or sftp://user@host[:port]/path."""
+    if not value.strip():
+        raise ValueError("must be a folder path or an sftp:// URL")
+    if "://" in value:
+        parts = urlsplit(value)
+        if parts.scheme != "sftp" or not parts.hostname:
+            raise ValueError("a URL here must be sftp://user@host[:port]/path")
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise ValueError("the sftp:// URL has a port that is not a number") from None
+    return value
+
+
 def _known_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -85,6 +111,8 @@ class SpApiSettings(Section):
     region: Literal["NA", "EU", "FE"] = "NA"
     endpoint: str | None = None  # any URL overrides the region's endpoint (the simulator)
     token_url: str = "https://api.amazon.com/auth/o2/token"
+
+    _urls = field_validator("endpoint", "token_url")(_http_url)
     timeout_seconds: float = Field(30.0, gt=0)
     max_retries: int = Field(5, ge=0)
     use_orders_api: bool = True  # look orders up before sending (cancelled, shipped, ship level)
@@ -98,7 +126,7 @@ class SimulatorSettings(Section):
 
     enabled: Literal["auto", "always", "never"] = "auto"
     host: str = "127.0.0.1"
-    port: int = 0  # 0: a free port
+    port: int = Field(0, ge=0, le=65535)  # 0: a free port
     processing_delay_seconds: float = Field(1.0, ge=0)
     auto_create_orders: bool = True
 
@@ -117,7 +145,7 @@ class ServiceSettings(Section):
 class EmailSettings(Section):
     enabled: bool = False  # Amazon emails buyers itself; this is an opt-in extra
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
+    smtp_port: int = Field(25, ge=1, le=65535)
     sender: str = "shipping@example.com"
 
 
@@ -136,6 +164,8 @@ class SellerSettings(Section):
     marketplace_id: str = "ATVPDKIKX0DER"  # amazon.com
     inbox: str  # a path, or sftp://user@host:port/path
     outbox: str
+
+    _boxes = field_validator("inbox", "outbox")(_box_location)
     credentials: str = "default"  # a key into the secrets, never the secret itself
     column_map: dict[str, str] = Field(default_factory=dict)  # seller header -> field
     known_hosts: str | None = None  # for sftp:// inboxes
@@ -205,7 +235,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("var")
     ledger_url: str | None = None  # None: SQLite file in data_dir
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     validation: ValidationSettings = ValidationSettings()
     feed: FeedSettings = FeedSettings()
     spapi: SpApiSettings = SpApiSettings()
@@ -214,6 +244,11 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     web: WebSettings = WebSettings()
     sellers: list[SellerSettings] = Field(default_factory=list)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
 
     @field_validator("ledger_url")
     @classmethod

@@ -90,3 +90,28 @@ def test_service_start_logs_the_secrets_file_warning(
     with caplog.at_level(logging.WARNING, logger="shipfeed"):
         Service.start(settings, watch=False, once=True).close()
     assert any(r.getMessage() == "secrets_file_readable" for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('log_level = "verbose"\n', "log_level"),
+        ('[spapi]\nendpoint = "sellingpartnerapi-na.amazon.com"\n', "spapi.endpoint"),
+        ('[spapi]\ntoken_url = "ftp://api.amazon.com/auth"\n', "spapi.token_url"),
+        ("[email]\nsmtp_port = 70000\n", "email.smtp_port"),
+        (
+            '[[sellers]]\nname = "a"\nmerchant_id = "M"\ninbox = "sftp://host:port/in"\n'
+            'outbox = "o"\n',
+            "sellers[0].inbox",
+        ),
+    ],
+    ids=["log level", "endpoint", "token url", "smtp port", "sftp url"],
+)
+def test_values_that_would_only_fail_later_are_refused_at_start(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    assert f"{where}:" in refusal(settings_file(tmp_path, text))
+
+
+def test_log_level_is_taken_in_any_case() -> None:
+    assert load_settings(None, log_level="debug").log_level == "DEBUG"
