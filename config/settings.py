@@ -158,6 +158,21 @@ class WebSettings(Section):
     port: int = Field(8080, ge=0, le=65535)
 
 
+class AlertSettings(Section):
+    """Alerts to people (processors/alerts.py). Where they go (apprise URLs) is in the
+    secrets file, ``[alerts]``: they carry tokens and passwords."""
+
+    # One digest per destination per interval: a feed going FATAL with 30,000 lines is
+    # one message, not 30,000.
+    digest_seconds: float = Field(300.0, ge=0)
+    # An inbox or outbox failing this long is alerted (a short SFTP hiccup is not).
+    unreachable_after_seconds: float = Field(900.0, ge=0)
+    # Facts older than this are history: a first run on an old ledger does not alert them.
+    lookback_days: int = Field(7, ge=1)
+    # Items listed per kind in one digest; the rest are counted.
+    max_listed: int = Field(50, ge=1)
+
+
 class SellerSettings(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     merchant_id: str
@@ -214,8 +229,17 @@ class ConsoleSecrets(Section):
     accounts: dict[str, ConsoleAccount] = Field(default_factory=dict)
 
 
+class AlertSecrets(Section):
+    """Apprise URLs (mailto://, slack://, json://, ...). Operators get every alert; a
+    seller listed under ``sellers`` (opt-in) gets its own seller's alerts too."""
+
+    operators: list[SecretStr] = Field(default_factory=list)
+    sellers: dict[str, list[SecretStr]] = Field(default_factory=dict)
+
+
 class Secrets(Section):
     console: ConsoleSecrets = ConsoleSecrets()
+    alerts: AlertSecrets = AlertSecrets()
     lwa_client_id: SecretStr | None = None
     lwa_client_secret: SecretStr | None = None
     lwa_refresh_token: SecretStr | None = None
@@ -243,6 +267,7 @@ class Settings(BaseSettings):
     service: ServiceSettings = ServiceSettings()
     email: EmailSettings = EmailSettings()
     web: WebSettings = WebSettings()
+    alerts: AlertSettings = AlertSettings()
     sellers: list[SellerSettings] = Field(default_factory=list)
 
     @field_validator("log_level", mode="before")

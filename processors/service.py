@@ -15,9 +15,10 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
@@ -37,9 +38,12 @@ from feeds.spapi.client import REGION_ENDPOINTS, SpApiClient
 from ingest.factory import InboxOptions, SftpAuth, is_sftp, open_inbox, open_outbox
 from ingest.inbox import Inbox, Outbox
 from processors import logs
+from processors.alerts import Destination, destinations, send_alerts
+from processors.alertsources import INBOX_PREFIX
 from processors.batcher import run_batch
 from processors.context import Context
 from processors.intake import IntakeResult, intake_ready
+from processors.ledger import health
 from processors.ledger.identity import from_settings, record_or_refuse, refuse_before_opening
 from processors.ledger.queries import status_counts
 from processors.ledger.records import FeedRow
@@ -76,6 +80,7 @@ def secret_values(secrets: Secrets) -> list[str]:
         for s in (sftp.password, sftp.private_key_passphrase):
             if s is not None:
                 found.append(s.get_secret_value())
+    found += [d.url for d in destinations(secrets.alerts)]  # apprise URLs hold tokens
     return found
 
 
@@ -112,6 +117,7 @@ class Service:
         *,
         halt: threading.Event | None = None,
         redact: Callable[[str], str] = lambda text: text,
+        alert_targets: Sequence[Destination] = (),
     ) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -134,6 +140,7 @@ class Service:
         )
         self.intake_results: list[IntakeResult] = []
         self.web: Any = None  # the console's server thread ([web] enabled), stopped on close
+        self.alert_targets = list(alert_targets)
 
     @property
     def simulated(self) -> bool:
@@ -231,7 +238,16 @@ class Service:
             sellers=",".join(s.name for s in settings.sellers),
         )
         redact = logs.RedactSecrets(secret_values(secrets)).redact
-        service = cls(settings, ledger, client, simulator, sellers, halt=halt, redact=redact)
+        service = cls(
+            settings,
+            ledger,
+            client,
+            simulator,
+            sellers,
+            halt=halt,
+            redact=redact,
+            alert_targets=destinations(secrets.alerts),
+        )
         service.web = web
         return service
 
@@ -273,7 +289,13 @@ class Service:
         the step counts as failed: `status` shows it and --once does not end with 0.
         """
         stuck: list[str] = []
-        got = intake_ready(self.ctx, s.seller, s.inbox, s.outbox, left_claimed=stuck)
+        inbox = INBOX_PREFIX + s.seller.name  # for alerts and /readyz: polled, and when
+        try:
+            got = intake_ready(self.ctx, s.seller, s.inbox, s.outbox, left_claimed=stuck)
+        except Exception as exc:
+            health.record(self.ledger, inbox, health.FAILING, _utcnow(), str(exc))
+            raise
+        health.record(self.ledger, inbox, health.OK, _utcnow())
         for r in got:
             logs.event(
                 "file_taken",
@@ -322,6 +344,16 @@ class Service:
             if removed:
                 logs.event("archive_purged", seller=s.seller.name, days_removed=removed)
 
+    def alert(self) -> None:
+        """Tell people what went wrong (processors/alerts.py): a digest per interval."""
+        if self.alert_targets:
+            self._step(
+                "alerts",
+                lambda: send_alerts(
+                    self.ledger, self.settings.alerts, self.alert_targets, _utcnow()
+                ),
+            )
+
     def _notify(self, line_ids: list[int]) -> None:
         """Opt-in buyer emails for lines just confirmed (a no-op unless email.enabled).
 
@@ -355,6 +387,9 @@ class Service:
         sched.every(svc.batch_interval_seconds).seconds.do(self.batch)  # type: ignore[arg-type]
         sched.every(svc.poll_interval_seconds).seconds.do(self.track)  # type: ignore[arg-type]
         sched.every(6).hours.do(self.purge_archives)
+        # Often, so a digest leaves soon after its interval; alerts.py keeps the interval.
+        alert_every = min(60.0, max(1.0, self.settings.alerts.digest_seconds))
+        sched.every(alert_every).seconds.do(self.alert)  # type: ignore[arg-type]
         # A restart first finishes what the ledger says is under way.
         self.purge_archives()
         self.intake()
@@ -397,6 +432,7 @@ class Service:
                 self.intake()  # files that settled meanwhile
         finally:
             timer.cancel()
+        self.alert()
         return OnceOutcome(
             exit=self._once_exit(open_lines, reports),
             files=list(self.intake_results),
@@ -478,6 +514,10 @@ class Service:
         finally:
             for sig, handler in old.items():
                 signal.signal(sig, handler)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _sleep_unless(halt: threading.Event) -> Callable[[float], None]:

@@ -58,3 +58,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     line = summary_line(reasons)
     if line is not None:
         terminalreporter.write_line(line, yellow=True, bold=True)
+
+
+# -- alerts: a local webhook receiver for apprise's json:// (tests/alert_support.py) -----
+from alert_support import webhook  # noqa: E402, F401

@@ -211,3 +211,18 @@ health = Table(
     _ts("last_error_at", nullable=True),
     _ts("updated_at"),
 )
+
+# Which alert went to which destination (processors/ledger/alertlog.py): an alert is
+# derived from the ledger again on every pass, and only a row here stops a second sending,
+# across restarts and across workers. ``destination`` is a hash of the apprise URL (never
+# the URL: it holds tokens), so adding a destination later sends it what is still current.
+alerts_sent = Table(
+    "alerts_sent",
+    metadata,
+    Column("alert_key", String(200), primary_key=True),
+    Column("destination", String(64), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("seller", String(100)),
+    _ts("sent_at"),
+    Index(None, "destination", "sent_at"),
+)
