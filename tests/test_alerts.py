@@ -4,6 +4,7 @@ across passes and restarts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -35,11 +36,13 @@ def mailto(port: int) -> str:
 
 
 @pytest.fixture
-def strict(ledger_url: str) -> Ledger:
+def strict(ledger_url: str) -> Iterator[Ledger]:
     """A ledger with max_resends=0: a FATAL feed puts its lines in needs_attention."""
     lg = Ledger.open(ledger_url, max_resends=0)
-    yield lg  # type: ignore[misc]
-    lg.close()
+    try:
+        yield lg
+    finally:
+        lg.close()
 
 
 def needs_attention(ledger: Ledger, seller: str = "acme", n: int = 1) -> int:
