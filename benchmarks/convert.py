@@ -1,6 +1,6 @@
 """End-to-end speed and memory of `convert`, beside the converter a seller writes in an afternoon.
 
-    python benchmarks/convert.py --rows 1000000
+    python benchmarks/convert.py --rows 1000000 [--day-first]
 
 Generates a realistic file (multi-item orders, several carriers, valid UPS/USPS/FedEx
 tracking numbers, some repeated lines), then runs each converter in its own process so
@@ -73,8 +73,12 @@ def ups(rng: random.Random) -> str:
     return f"1Z{body}{(10 - (sum(digits[0::2]) + 2 * sum(digits[1::2])) % 10) % 10}"
 
 
-def generate(path: Path, rows: int, seed: int = 7) -> None:
-    """Orders of 1-4 items, one or two packages each, ~1% lines exported twice."""
+def generate(path: Path, rows: int, seed: int = 7, *, day_first: bool = False) -> None:
+    """Orders of 1-4 items, one or two packages each, ~1% lines exported twice.
+
+    ``day_first``: ship dates as a European export writes them (25/11/2025), which the
+    converter must recognise as day-first from the file itself (date_order stays "US").
+    """
     rng = random.Random(seed)
     carriers = [
         ("UPS", "Ground", lambda: ups(rng)),
@@ -83,6 +87,8 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
         ("DHL", "Express", lambda: f"{rng.randrange(10**10):010d}"),
     ]
     days = [f"2025-{m:02d}-{d:02d}" for m in (9, 10, 11) for d in range(1, 29)]
+    if day_first:
+        days = [f"{d[8:]}/{d[5:7]}/{d[:4]}" for d in days]
     written = 0
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write("Order ID,Order Item ID,Qty,Ship Date,Carrier,Tracking Number,Service\r\n")
@@ -130,12 +136,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--no-naive", action="store_true", help="skip the naive converter")
     parser.add_argument("--profile", action="store_true", help="cProfile shipfeed in-process")
+    parser.add_argument(
+        "--day-first", action="store_true", help="ship dates as 25/11/2025 instead of ISO"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "shipments.csv"
         t = time.perf_counter()
-        generate(src, args.rows)
+        generate(src, args.rows, day_first=args.day_first)
         print(
             f"generated {args.rows:,} rows ({src.stat().st_size / 1e6:.0f} MB) "
             f"in {time.perf_counter() - t:.1f} s"
