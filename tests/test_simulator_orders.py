@@ -201,3 +201,66 @@ def test_confirm_shipment_auto_creates_unknown_order_when_asked() -> None:
         for api in api_for(sim):
             assert _confirm(api, order_id="999-9999999-9999999").status_code == 204
             assert book.get("999-9999999-9999999").status == "Shipped"  # type: ignore[union-attr]
+
+
+# -- what the order mirror reads (issue 11) ----------------------------------------------
+
+
+def _orders(api: Api, **params: str) -> Any:
+    return api.call("getOrders", "GET", ORDERS, params={"MarketplaceIds": MARKETPLACE, **params})
+
+
+def test_get_orders_shows_the_order_total_and_the_ship_by_date(api: Api, book: OrderBook) -> None:
+    shown = _orders(api, AmazonOrderIds=ORDER).json()["payload"]["Orders"][0]
+    order = book.get(ORDER)
+    assert order is not None
+    assert shown["OrderTotal"] == {"CurrencyCode": "USD", "Amount": "39.98"}
+    assert shown["LatestShipDate"] == (order.purchase_date + timedelta(days=2)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+
+
+def test_get_order_items_prices_each_item_for_its_quantity_ordered(api: Api) -> None:
+    items = api.call("getOrderItems", "GET", f"{ORDERS}/{ORDER}/orderItems").json()["payload"]
+    assert items["OrderItems"][0]["ItemPrice"] == {"CurrencyCode": "USD", "Amount": "39.98"}
+
+
+def test_a_buyer_cancellation_moves_the_order_into_last_updated_after(
+    api: Api, book: OrderBook
+) -> None:
+    mark = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    book.cancel(ORDER)
+    shown = _orders(api, LastUpdatedAfter=mark).json()["payload"]["Orders"]
+    assert [(o["AmazonOrderId"], o["OrderStatus"]) for o in shown] == [(ORDER, "Canceled")]
+
+
+def test_get_orders_by_amazon_order_ids_answers_only_the_named_orders(
+    api: Api, book: OrderBook
+) -> None:
+    named = [o.order_id for o in book.orders()][:3]
+    shown = _orders(api, AmazonOrderIds=",".join(named)).json()["payload"]["Orders"]
+    assert sorted(o["AmazonOrderId"] for o in shown) == sorted(named)
+
+
+def test_get_orders_refuses_more_than_fifty_amazon_order_ids(api: Api) -> None:
+    ids = ",".join(f"111-{n:07d}-0000001" for n in range(51))
+    assert _orders(api, AmazonOrderIds=ids).status_code == 400
+
+
+def test_get_orders_allows_its_burst_of_twenty_then_answers_429_with_its_rate() -> None:
+    with running(config(enforce_rate_limits=True), OrderBook.generate(seed=1, count=3)) as sim:
+        for api in api_for(sim):
+            answers = [_orders(api, CreatedAfter=SINCE) for _ in range(21)]
+            assert [a.status_code for a in answers] == [200] * 20 + [429]
+            assert answers[20].headers["x-amzn-RateLimit-Limit"] == "0.0167"
+
+
+def test_get_order_items_allows_its_burst_of_thirty_then_answers_429() -> None:
+    book = OrderBook()
+    book.add_order(ORDER, [(ITEM, 1)])
+    with running(config(enforce_rate_limits=True), book) as sim:
+        for api in api_for(sim):
+            path = f"{ORDERS}/{ORDER}/orderItems"
+            answers = [api.call("getOrderItems", "GET", path) for _ in range(31)]
+            assert [a.status_code for a in answers] == [200] * 30 + [429]
+            assert answers[30].headers["x-amzn-RateLimit-Limit"] == "0.5"

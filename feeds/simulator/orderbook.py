@@ -12,12 +12,17 @@ import random
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 DEFAULT_MARKETPLACE = "ATVPDKIKX0DER"
 SHIP_SERVICE_LEVELS = ("Std US D2D Dom", "Exp US D2D Dom", "Second US D2D Dom", "Next US D2D Dom")
 STATUSES = ("Unshipped", "PartiallyShipped", "Shipped", "Canceled")
+#: Days from purchase to the ship-by date of an order made without one.
+SHIP_WITHIN_DAYS = 2
+#: Price of one unit of an item made without one (a decimal string, as Amazon sends money).
+DEFAULT_UNIT_PRICE = "19.99"
 
 
 def iso(ts: datetime) -> str:
@@ -39,10 +44,16 @@ class OrderItem:
     asin: str = "B000000000"
     sku: str = "SKU"
     title: str = "Simulated item"
+    unit_price: str = DEFAULT_UNIT_PRICE
 
     @property
     def unshipped(self) -> int:
         return self.quantity_ordered - self.quantity_shipped
+
+    @property
+    def price(self) -> Decimal:
+        """Amazon's ItemPrice: the unit price times the quantity ordered."""
+        return Decimal(self.unit_price) * self.quantity_ordered
 
 
 @dataclass
@@ -72,6 +83,16 @@ class Order:
     auto_created: bool = False  # made up on first sight; grows items later feeds name
     placeholder: bool = False  # made up by a lookup naming no items: its one item is a guess
     buyer_email: str | None = None  # Amazon's anonymised relay address, when shown
+    latest_ship_date: datetime | None = None  # ship-by; None: SHIP_WITHIN_DAYS after purchase
+    currency: str = "USD"
+
+    @property
+    def ship_by(self) -> datetime:
+        return self.latest_ship_date or self.purchase_date + timedelta(days=SHIP_WITHIN_DAYS)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((i.price for i in self.items), Decimal("0"))
 
     def item(self, order_item_id: str) -> OrderItem | None:
         return next((i for i in self.items if i.order_item_id == order_item_id), None)
@@ -87,10 +108,18 @@ class Order:
             self.status = new
         self.last_update = now
 
+    def cancel_by_buyer(self, now: datetime) -> None:
+        """The buyer cancels before anything shipped: Amazon shows Canceled from now on."""
+        if any(i.quantity_shipped for i in self.items):
+            raise ValueError(f"order {self.order_id} has shipped items; a buyer cannot cancel")
+        self.status = "Canceled"
+        self.last_update = now
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["purchase_date"] = iso(self.purchase_date)
         data["last_update"] = iso(self.last_update)
+        data["latest_ship_date"] = iso(self.latest_ship_date) if self.latest_ship_date else None
         return data
 
     @classmethod
@@ -113,6 +142,10 @@ class Order:
             auto_created=bool(data.get("auto_created", False)),
             placeholder=bool(data.get("placeholder", False)),
             buyer_email=data.get("buyer_email"),
+            latest_ship_date=parse_iso(data["latest_ship_date"])
+            if data.get("latest_ship_date")
+            else None,
+            currency=data.get("currency", "USD"),
         )
 
 
@@ -181,6 +214,7 @@ class OrderBook:
         purchase_date: datetime | None = None,
         ship_service_level: str = SHIP_SERVICE_LEVELS[0],
         marketplace_id: str = DEFAULT_MARKETPLACE,
+        latest_ship_date: datetime | None = None,
     ) -> Order:
         """Add an order; ``items`` is [(order_item_id, quantity)] or a number of 1-unit items."""
         if status not in STATUSES:
@@ -201,6 +235,7 @@ class OrderBook:
                 status=status,
                 ship_service_level=ship_service_level,
                 marketplace_id=marketplace_id,
+                latest_ship_date=latest_ship_date,
             )
             self._orders[order_id] = order
             return order
@@ -231,6 +266,13 @@ class OrderBook:
             return order
 
     # -- reading ------------------------------------------------------------------------
+
+    def cancel(self, order_id: str, now: datetime | None = None) -> Order:
+        """A buyer cancels ``order_id`` (its LastUpdateDate moves, so getOrders sees it)."""
+        with self.lock:
+            order = self._orders[order_id]
+            order.cancel_by_buyer(now or datetime.now(UTC).replace(microsecond=0))
+            return order
 
     def get(self, order_id: str) -> Order | None:
         with self.lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from feeds.simulator.orderbook import Order, ShipmentRecord, iso, parse_iso
@@ -53,12 +54,20 @@ def order_json(order: Order) -> dict[str, Any]:
         "NumberOfItemsShipped": shipped,
         "NumberOfItemsUnshipped": unshipped,
         "MarketplaceId": order.marketplace_id,
+        "OrderTotal": money(order.total, order.currency),
+        "LatestShipDate": iso(order.ship_by),
+        "EarliestShipDate": iso(order.purchase_date),
         "OrderType": "StandardOrder",
         "IsPrime": False,
         "IsBusinessOrder": False,
         "IsPremiumOrder": False,
         "IsReplacementOrder": False,
     }
+
+
+def money(amount: Decimal, currency: str) -> dict[str, str]:
+    """Amazon's Money: the amount as a decimal string with cents, never a float."""
+    return {"CurrencyCode": currency, "Amount": f"{amount.quantize(Decimal('0.01'))}"}
 
 
 def _order(sim: Simulator, order_id: str) -> Order:
@@ -159,6 +168,7 @@ def get_order_items(sim: Simulator, req: Request) -> Answer:
                 "Title": i.title,
                 "QuantityOrdered": i.quantity_ordered,
                 "QuantityShipped": i.quantity_shipped,
+                "ItemPrice": money(i.price, order.currency),
             }
             for i in order.items
         ]
