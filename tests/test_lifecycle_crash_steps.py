@@ -21,6 +21,7 @@ from sqlalchemy import event
 
 from feeds.simulator import FaultConfig
 from ingest.factory import InboxOptions, open_inbox, open_outbox
+from ingest.names import ATTEMPTS_SUFFIX
 from processors.ledger.schema import feeds
 from processors.ledger.statuses import FeedState
 from processors.ledger.store import Ledger
@@ -80,9 +81,14 @@ def _archived(w: World) -> list[str]:
 
 
 def _processing(w: World) -> list[str]:
-    """Names of the claimed files still waiting in processing/ (claims get a prefix)."""
+    """Names of the claimed files still waiting in processing/ (claims get a prefix; the
+    claim-attempts marker beside a file is not a file waiting)."""
     folder = w.inbox_dir / ".shipfeed" / "processing"
-    return [p.name.rsplit("-", 1)[-1] for p in folder.rglob("*") if p.is_file()]
+    return [
+        p.name.rsplit("-", 1)[-1]
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.endswith(ATTEMPTS_SUFFIX)
+    ]
 
 
 def _all_confirmed_once(w: World) -> None:
