@@ -13,7 +13,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from config.settings import Secrets, Settings
 from console.deps import LoginRequired, login_redirect_url
-from console.pages import login, overview
+from console.pages import feeds, files, login, orders, overview, queue, sellers
+from console.reports import Outboxes
 from console.sessionkey import session_key
 from console.state import ConsoleState
 from processors.ledger.store import Ledger
@@ -29,7 +30,9 @@ def create_app(settings: Settings, secrets: Secrets, ledger: Ledger) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.console = ConsoleState(settings, secrets, ledger)
+    outboxes = Outboxes(settings, secrets)
+    app.state.console = ConsoleState(settings, secrets, ledger, outboxes)
+    app.router.add_event_handler("shutdown", outboxes.close)
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_key(secrets, settings.data_dir),
@@ -44,5 +47,6 @@ def create_app(settings: Settings, secrets: Secrets, ledger: Ledger) -> FastAPI:
         return RedirectResponse(login_redirect_url(exc.next_path), status_code=303)
 
     app.include_router(login.router)
-    app.include_router(overview.router)
+    for page in (overview, queue, orders, files, feeds, sellers):
+        app.include_router(page.router)
     return app

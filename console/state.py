@@ -1,4 +1,5 @@
-"""What every page reads: the settings, the secrets (for logins) and the ledger."""
+"""What every page reads: the settings, the secrets (for logins), the ledger and the
+sellers' outboxes (for report downloads)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from config.settings import Secrets, Settings
+from console.reports import Outboxes
 from processors.ledger.store import Ledger
 
 
@@ -15,6 +17,7 @@ class ConsoleState:
     settings: Settings
     secrets: Secrets
     ledger: Ledger
+    outboxes: Outboxes
 
 
 def state(request: Request) -> ConsoleState:

@@ -112,6 +112,11 @@ class Outbox(Protocol):
         """Write a report under a temporary name, then rename it into place."""
         ...
 
+    def read(self, name: str) -> bytes:
+        """A report written earlier, by its name (the console's downloads);
+        FileNotFoundError when it is not there, UnsafeName for a name with a folder."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -336,5 +336,10 @@ class LocalOutbox:
         atomic_write(self.outbox, name, data)
         log.info("wrote report %s (%d bytes) to %s", name, len(data), self.outbox)
 
+    def read(self, name: str) -> bytes:
+        if not is_safe_name(name):
+            raise UnsafeName(name, str(self.outbox))
+        return (self.outbox / name).read_bytes()
+
     def close(self) -> None:
         return None

@@ -492,6 +492,18 @@ class SftpOutbox:
         upload(self.conn, self.outbox, name, data)
         log.info("wrote report %s (%d bytes) to %s", name, len(data), self.conn.location)
 
+    def read(self, name: str) -> bytes:
+        if not is_safe_name(name):
+            raise UnsafeName(name, str(self.conn.location))
+        path = _safe_join(self.outbox, name)
+
+        def op(sftp: paramiko.SFTPClient) -> bytes:
+            with sftp.open(path, "rb") as fh:
+                fh.prefetch()
+                return fh.read()
+
+        return self.conn.run(op, f"reading {name}")
+
     def close(self) -> None:
         self.conn.close()
 

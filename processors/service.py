@@ -534,29 +534,44 @@ def _sleep_unless(halt: threading.Event) -> Callable[[float], None]:
     return sleep
 
 
-def _open_seller(
-    settings: Settings, secrets: Secrets, seller: SellerSettings, *, watch: bool
-) -> SellerIO:
+def seller_auth(secrets: Secrets, seller: SellerSettings) -> SftpAuth | None:
+    """The SFTP login for a seller's inbox and outbox, from the secrets (None: local)."""
     secret = secrets.sftp.get(seller.credentials)
-    auth = None
-    if secret is not None:
-        auth = SftpAuth(
-            password=secret.password.get_secret_value() if secret.password else None,
-            private_key_path=secret.private_key_path,
-            private_key_passphrase=secret.private_key_passphrase.get_secret_value()
-            if secret.private_key_passphrase
-            else None,
-        )
+    if secret is None:
+        return None
+    return SftpAuth(
+        password=secret.password.get_secret_value() if secret.password else None,
+        private_key_path=secret.private_key_path,
+        private_key_passphrase=secret.private_key_passphrase.get_secret_value()
+        if secret.private_key_passphrase
+        else None,
+    )
+
+
+def seller_options(settings: Settings, seller: SellerSettings, *, watch: bool) -> InboxOptions:
     # The default seller keeps processing/, archive/ and quarantine/ in the data directory.
     default_inbox = str(settings.data_dir / "inbox")
     work_root = str(settings.data_dir) if seller.inbox == default_inbox else None
-    options = InboxOptions(
+    return InboxOptions(
         settle_seconds=settings.settle_seconds_for(seller),
         known_hosts=seller.known_hosts,
         trust_on_first_use=seller.trust_on_first_use,
         work_root=work_root,
         watch=watch and not is_sftp(seller.inbox),
     )
+
+
+def open_seller_outbox(settings: Settings, secrets: Secrets, seller: SellerSettings) -> Outbox:
+    """A seller's outbox opened as the service opens it (the console reads reports there)."""
+    options = seller_options(settings, seller, watch=False)
+    return open_outbox(seller.outbox, options=options, auth=seller_auth(secrets, seller))
+
+
+def _open_seller(
+    settings: Settings, secrets: Secrets, seller: SellerSettings, *, watch: bool
+) -> SellerIO:
+    auth = seller_auth(secrets, seller)
+    options = seller_options(settings, seller, watch=watch)
     inbox = open_inbox(seller.inbox, options=options, auth=auth)
     try:
         outbox = open_outbox(seller.outbox, options=options, auth=auth)

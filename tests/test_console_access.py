@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from console_support import OPERATOR, Console, csrf_of
+from console_data import A1, G1, make_story
+from console_support import LWA_SECRET, OPERATOR, SELLER, SESSION_KEY, Console, csrf_of
 
 from console.auth import authenticate, hash_password
 
-PAGES = ["/"]
+PAGES = ["/", "/queue", "/files", "/feeds", "/sellers", "/orders/111-0000001-0000001",
+         "/files/1/reports/intake.csv"]  # fmt: skip
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -20,18 +22,18 @@ def test_no_page_answers_without_a_login(console: Console, path: str) -> None:
 
 def test_a_login_leads_back_to_the_page_asked_for(console: Console) -> None:
     with console.client() as c:
-        first = c.get("/?seller=acme")
+        first = c.get("/queue?status=error")
         form = c.get(first.headers["location"])
         r = c.post(
             "/login",
             data={
                 "username": OPERATOR[0],
                 "password": OPERATOR[1],
-                "next": "/?seller=acme",
+                "next": "/queue?status=error",
                 "csrf_token": csrf_of(form.text),
             },
         )
-    assert (r.status_code, r.headers["location"]) == (303, "/?seller=acme")
+    assert (r.status_code, r.headers["location"]) == (303, "/queue?status=error")
 
 
 def test_a_wrong_password_is_refused(console: Console) -> None:
@@ -102,3 +104,65 @@ def test_a_hash_made_by_hash_password_logs_in() -> None:
     assert who is not None and who.is_operator
     assert authenticate(secrets, "ann", "wrong") is None
     assert authenticate(secrets, "bob", "s3cret") is None
+
+
+def test_a_seller_account_gets_404_for_another_sellers_order(console: Console) -> None:
+    make_story(console.ledger, console.settings)
+    with console.login(SELLER) as c:
+        assert c.get(f"/orders/{A1}").status_code == 200
+        assert c.get(f"/orders/{G1}").status_code == 404
+
+
+def test_a_seller_account_gets_404_for_another_sellers_file_report(console: Console) -> None:
+    story = make_story(console.ledger, console.settings)
+    with console.login(SELLER) as c:
+        assert c.get(f"/files/{story.acme_file}/reports/result.csv").status_code == 200
+        assert c.get(f"/files/{story.globex_file}/reports/intake.csv").status_code == 404
+
+
+def test_a_seller_account_sees_only_its_own_lines_and_files(console: Console) -> None:
+    make_story(console.ledger, console.settings)
+    with console.login(SELLER) as c:
+        pages = [c.get(p, params={"seller": "globex"}).text for p in ("/", "/queue", "/files")]
+        pages.append(c.get("/queue", params={"q": G1}).text)
+        pages.append(c.get("/sellers").text)
+        pages.append(c.get("/feeds").text)
+    for page in pages:
+        assert f"/orders/{G1}" not in page
+        assert "globex-1.csv" not in page and "globex secret" not in page
+
+
+def test_a_seller_account_cannot_resend_or_cancel(console: Console) -> None:
+    story = make_story(console.ledger, console.settings)
+    with console.login(SELLER) as c:
+        token = csrf_of(c.get("/queue").text)
+        r = c.post(
+            "/queue/action",
+            data={"action": "cancel", "line": [story.a3], "confirmed": "yes", "csrf_token": token},
+        )
+    assert r.status_code == 403
+    assert console.ledger.lines([story.a3])[0].status == "in_queue"
+
+
+def test_an_action_post_without_the_csrf_token_changes_nothing(console: Console) -> None:
+    story = make_story(console.ledger, console.settings)
+    with console.login() as c:
+        r = c.post(
+            "/queue/action", data={"action": "resend", "line": [story.a2], "confirmed": "yes"}
+        )
+    assert r.status_code == 403
+    assert console.ledger.lines([story.a2])[0].status == "error"
+
+
+def test_no_secret_ever_appears_in_a_page(console: Console) -> None:
+    story = make_story(console.ledger, console.settings)
+    hashes = [a.password_hash.get_secret_value() for a in console.secrets.console.accounts.values()]
+    secrets = [LWA_SECRET, SESSION_KEY, OPERATOR[1], SELLER[1], "lwa-refresh-token", *hashes]
+    paths = ["/", "/queue", "/files", "/feeds", "/sellers", f"/orders/{A1}", "/login"]
+    paths.append(f"/files/{story.acme_file}/reports/result.csv")
+    with console.login() as c:
+        bodies = [c.get(p).text for p in paths]
+    bodies += [console.client().get("/login").text]
+    for body in bodies:
+        for secret in secrets:
+            assert secret not in body

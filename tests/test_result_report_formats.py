@@ -155,6 +155,9 @@ class FailingOnce:
             raise OSError("outbox unreachable")
         self.outbox.write(name, data)
 
+    def read(self, name: str) -> bytes:
+        return bytes(self.outbox.read(name))
+
     def close(self) -> None:
         self.outbox.close()
 

@@ -67,7 +67,12 @@ def _package_key(r: Any) -> tuple[Any, ...]:
 
 
 def request_correction(
-    ledger: Ledger, *, order_id: str | None = None, line_id: int | None = None
+    ledger: Ledger,
+    *,
+    order_id: str | None = None,
+    line_id: int | None = None,
+    seller: str | None = None,
+    actor: str | None = None,
 ) -> list[LineRow]:
     """An operator's word: send these conflict lines as corrections of the confirmed
     package they conflict with. Also takes a correction Amazon refused (error with
@@ -78,6 +83,7 @@ def request_correction(
         q = select(lines).order_by(lines.c.id)
         q = q.where(lines.c.id == line_id) if line_id is not None else q
         q = q.where(lines.c.order_id == order_id) if order_id is not None else q
+        q = q.where(lines.c.seller == seller) if seller is not None else q
         rows = [dict(r) for r in conn.execute(ledger._lock(q)).mappings()]
         if not rows:
             raise UnknownRecord(
@@ -107,7 +113,7 @@ def request_correction(
                 "confirmShipment in the next batch"
             )
             values = (("feed_id", None), ("message_id", None), ("result_code", None))
-            moves.append(_Move(r, S.IN_QUEUE, msg, None, values))
+            moves.append(_Move(r, S.IN_QUEUE, msg, None, values, actor))
         ledger._move(conn, moves)
         ids = [r["id"] for r in todo]
     return ledger.lines(ids)

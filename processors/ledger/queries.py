@@ -165,6 +165,7 @@ class EventRow:
     to_status: str
     feed_id: int | None
     message: str | None
+    actor: str | None = None  # the console account that asked for it, if one did
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +193,14 @@ def order_history(ledger: Ledger, order_id: str) -> list[LineHistory]:
         by_line: dict[int, list[EventRow]] = {}
         for e in conn.execute(evq).mappings():
             by_line.setdefault(e["line_id"], []).append(
-                EventRow(e["at"], e["from_status"], e["to_status"], e["feed_id"], e["message"])
+                EventRow(
+                    e["at"],
+                    e["from_status"],
+                    e["to_status"],
+                    e["feed_id"],
+                    e["message"],
+                    e["actor"],
+                )
             )
     return [
         LineHistory(

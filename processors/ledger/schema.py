@@ -157,6 +157,8 @@ lines = Table(
     Index(None, "file_id", "line_no"),
     Index(None, "feed_id"),
     Index(None, "status", "status_changed_at"),
+    Index(None, "status", "id"),  # the console's queue, one status, newest first
+    Index(None, "tracking_number"),  # the console's search by tracking number
 )
 
 rejected_lines = Table(
@@ -181,7 +183,10 @@ events = Table(
     Column("to_status", String(20), nullable=False),
     Column("feed_id", Integer),
     Column("message", Text),
+    # Who asked for the change: a console account; NULL for the service and the CLI.
+    Column("actor", String(100)),
     Index(None, "line_id", "id"),
+    Index(None, "to_status", "at"),  # the console's 30-day chart
 )
 
 # Which Amazon each seller's lines are confirmed with (processors/ledger/identity.py),

@@ -101,6 +101,7 @@ class _Move:
     message: str | None
     feed_id: int | None = None  # for the event: the feed this change concerns
     values: tuple[tuple[str, Any], ...] = ()
+    actor: str | None = None  # for the event: the console account that asked for it
 
 
 class Ledger:
@@ -232,17 +233,17 @@ class Ledger:
         odd: list[_Move] = []
         for m in moves:
             check_transition(m.line["id"], m.line["order_id"], m.line["status"], m.to)
-            key = (m.line["status"], m.to, m.message, m.feed_id, m.values)
+            key = (m.line["status"], m.to, m.message, m.feed_id, m.values, m.actor)
             try:
                 alike.setdefault(key, []).append(m)
             except TypeError:  # an unhashable value: one row at a time below
                 odd.append(m)
-        for (frm, to, message, feed_id, values), group in alike.items():
+        for (frm, to, message, feed_id, values, actor), group in alike.items():
             ids = [m.line["id"] for m in group]
             if len(group) < _ALIKE_MIN or len(set(ids)) != len(ids):
                 odd.extend(group)
             else:
-                self._move_alike(conn, ids, frm, to, message, feed_id, values, now)
+                self._move_alike(conn, ids, frm, to, message, feed_id, values, now, actor)
         self._move_each(conn, odd, now)
 
     def _move_alike(
@@ -255,13 +256,14 @@ class Ledger:
         feed_id: int | None,
         values: tuple[tuple[str, Any], ...],
         now: datetime,
+        actor: str | None = None,
     ) -> None:
         """Lines making the very same change (a whole feed submitted or confirmed) in one
         set-based UPDATE and one INSERT ... SELECT per id chunk: the per-row parameter
         sets of executemany cost more than the database's work at 30,000 lines a feed."""
         vals = dict(values)
         vals.update(status=to.value, message=message, status_changed_at=now, updated_at=now)
-        event_cols = ["line_id", "at", "from_status", "to_status", "feed_id", "message"]
+        event_cols = ["line_id", "at", "from_status", "to_status", "feed_id", "message", "actor"]
         for i in range(0, len(ids), _ID_CHUNK):
             part = ids[i : i + _ID_CHUNK]
             conn.execute(
@@ -274,6 +276,7 @@ class Ledger:
                         literal(to.value, events.c.to_status.type),
                         literal(feed_id, events.c.feed_id.type),
                         literal(message, events.c.message.type),
+                        literal(actor, events.c.actor.type),
                     )
                     .where(lines.c.id.in_(part))
                     .order_by(lines.c.id),
@@ -304,6 +307,7 @@ class Ledger:
                     "to_status": m.to.value,
                     "feed_id": m.feed_id,
                     "message": m.message,
+                    "actor": m.actor,
                 }
             )
         for keys, params in groups.items():
@@ -798,12 +802,18 @@ class Ledger:
             )
 
     def _requeue(
-        self, r: Mapping[str, Any], why: str, feed_id: int | None, *, force: bool = False
+        self,
+        r: Mapping[str, Any],
+        why: str,
+        feed_id: int | None,
+        *,
+        force: bool = False,
+        actor: str | None = None,
     ) -> _Move:
         """Back to the queue with one more attempt, or needs_attention past the limit."""
         if r["attempts"] >= self.max_resends and not force:
             msg = f"{why}; already resent {r['attempts']} times, needs attention"
-            return _Move(r, S.NEEDS_ATTENTION, msg, feed_id)
+            return _Move(r, S.NEEDS_ATTENTION, msg, feed_id, actor=actor)
         n = r["attempts"] + 1
         return _Move(
             r,
@@ -811,6 +821,7 @@ class Ledger:
             f"{why}; back in the queue (resend {n})",
             feed_id,
             (("attempts", n), ("feed_id", None), ("message_id", None), ("result_code", None)),
+            actor,
         )
 
     # -- operator actions -------------------------------------------------------------
@@ -839,11 +850,13 @@ class Ledger:
         stuck_older_than: timedelta | None = None,
         seller: str | None = None,
         force: bool = False,
+        actor: str | None = None,
     ) -> ResendResult:
         """Put selected lines back in the queue (one more attempt each).
 
         Selection is the union of: lines of ``order_ids``, ``line_ids``, all lines in error
-        (``errors``), and submitted lines stuck longer than ``stuck_older_than``. Lines
+        (``errors``), and submitted lines stuck longer than ``stuck_older_than``; with
+        ``seller``, only that seller's (a line id of another seller is UnknownRecord). Lines
         already resent max_resends times go to needs_attention instead, unless ``force``.
         Unless ``force``, lines that a resend cannot help are skipped with the reason
         (processors.ledger.resendrules): refused by Amazon for their content, or replaced
@@ -874,6 +887,8 @@ class Ledger:
                 raise UnknownRecord("order", order_list)
             moves: list[_Move] = []
             rows = self._lines_by_id(conn, ids)
+            if seller is not None and (other := [r["id"] for r in rows if r["seller"] != seller]):
+                raise UnknownRecord("order line", other)
             blocked = {} if force else resend_blockers(conn, rows)
             for r in rows:
                 status, lid = r["status"], r["id"]
@@ -900,13 +915,15 @@ class Ledger:
                     continue
                 why = "stuck without an answer from Amazon" if lid in stuck else "resend"
                 why = f"{why} requested" if why == "resend" else why
-                m = self._requeue(r, why, r["feed_id"], force=force)
+                m = self._requeue(r, why, r["feed_id"], force=force, actor=actor)
                 moves.append(m)
                 (result.requeued if m.to == S.IN_QUEUE else result.needs_attention).append(lid)
             self._move(conn, moves)
         return result
 
-    def cancel(self, order_id: str, *, seller: str | None = None) -> list[int]:
+    def cancel(
+        self, order_id: str, *, seller: str | None = None, actor: str | None = None
+    ) -> list[int]:
         """The seller cancelled the order: its unsent lines -> cancelled (never confirmed).
 
         Refuses (CannotCancel) if any line is with Amazon or in a feed being sent: a
@@ -942,7 +959,9 @@ class Ledger:
                 raise CannotCancel(
                     c["id"], order_id, c["status"], S.CANCELLED, "Amazon already has it shipped"
                 )
-            self._move(conn, [_Move(r, S.CANCELLED, "cancelled by the seller") for r in todo])
+            self._move(
+                conn, [_Move(r, S.CANCELLED, "cancelled by the seller", actor=actor) for r in todo]
+            )
             return [r["id"] for r in todo]
 
     def mark_confirmed_elsewhere(self, line_ids: Iterable[int], message: str) -> None:

@@ -1,0 +1,156 @@
+"""The console's queue: every line, filtered and searched, paged newest first by id.
+
+Keyset paging (``id < before``) instead of OFFSET: page 500 of a million lines costs
+what page 1 costs, because each page starts where the index says, not after counting
+the lines before it. The filters each have an index (migration 0005 and earlier).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from processors.ledger.schema import files, lines
+from processors.ledger.statuses import LineStatus
+from processors.ledger.store import Ledger
+
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """What the queue page was asked for; every field optional."""
+
+    status: str | None = None
+    seller: str | None = None
+    file_id: int | None = None
+    feed_id: int | None = None
+    ship_from: datetime | None = None
+    ship_to: datetime | None = None  # exclusive
+    min_age: timedelta | None = None  # in the current status at least this long
+    search: str | None = None  # an order id, a tracking number, or part of a file name
+
+
+@dataclass(frozen=True, slots=True)
+class BrowseRow:
+    line_id: int
+    seller: str
+    file_id: int
+    line_no: int
+    order_id: str
+    order_item_id: str | None
+    status: str
+    quantity: int | None
+    ship_date: datetime
+    carrier: str | None
+    tracking_number: str | None
+    age: timedelta
+    message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BrowsePage:
+    rows: list[BrowseRow]
+    next_before: int | None  # the cursor of the next page, None on the last
+    counts: dict[str, int] = field(default_factory=dict)  # per status, for the filter
+
+    @property
+    def items(self) -> int:
+        """Items on this page: the sum of the quantities (a line without one counts 1)."""
+        return sum(r.quantity if r.quantity is not None else 1 for r in self.rows)
+
+
+def _conditions(ledger: Ledger, f: QueueFilter, *, with_status: bool = True) -> list[Any]:
+    cond: list[Any] = []
+    if with_status and f.status:
+        cond.append(lines.c.status == f.status)
+    if f.seller:
+        cond.append(lines.c.seller == f.seller)
+    if f.file_id is not None:
+        cond.append(lines.c.file_id == f.file_id)
+    if f.feed_id is not None:
+        cond.append(lines.c.feed_id == f.feed_id)
+    if f.ship_from is not None:
+        cond.append(lines.c.ship_date >= f.ship_from)
+    if f.ship_to is not None:
+        cond.append(lines.c.ship_date < f.ship_to)
+    if f.min_age is not None:
+        cond.append(lines.c.status_changed_at <= ledger.clock() - f.min_age)
+    if f.search:
+        term = f.search.strip()
+        named = select(files.c.id).where(files.c.name.contains(term, autoescape=True))
+        if f.seller:
+            named = named.where(files.c.seller == f.seller)
+        cond.append(
+            or_(
+                lines.c.order_id == term,
+                lines.c.tracking_number == term,
+                lines.c.file_id.in_(named),
+            )
+        )
+    return cond
+
+
+def browse(
+    ledger: Ledger, f: QueueFilter, *, before: int | None = None, limit: int = PAGE_SIZE
+) -> BrowsePage:
+    """One page of lines matching ``f``, newest first, and the count per status of every
+    line the filter matches apart from its status (so the page shows what each status
+    filter would find)."""
+    cond = _conditions(ledger, f)
+    if before is not None:
+        cond.append(lines.c.id < before)
+    q = (
+        select(
+            lines.c.id,
+            lines.c.seller,
+            lines.c.file_id,
+            lines.c.line_no,
+            lines.c.order_id,
+            lines.c.order_item_id,
+            lines.c.status,
+            lines.c.quantity,
+            lines.c.ship_date,
+            lines.c.carrier_code,
+            lines.c.carrier_name,
+            lines.c.tracking_number,
+            lines.c.status_changed_at,
+            lines.c.message,
+        )
+        .where(*cond)
+        .order_by(lines.c.id.desc())
+        .limit(limit + 1)
+    )
+    counts_q = (
+        select(lines.c.status, func.count())
+        .where(*_conditions(ledger, f, with_status=False))
+        .group_by(lines.c.status)
+    )
+    now = ledger.clock()
+    with ledger.reading() as conn:
+        found = conn.execute(q).all()
+        counts = {s.value: 0 for s in LineStatus}
+        counts.update({st: n for st, n in conn.execute(counts_q).all()})
+    rows = [
+        BrowseRow(
+            line_id=r.id,
+            seller=r.seller,
+            file_id=r.file_id,
+            line_no=r.line_no,
+            order_id=r.order_id,
+            order_item_id=r.order_item_id,
+            status=r.status,
+            quantity=r.quantity,
+            ship_date=r.ship_date,
+            carrier=r.carrier_code or r.carrier_name,
+            tracking_number=r.tracking_number,
+            age=now - r.status_changed_at,
+            message=r.message,
+        )
+        for r in found[:limit]
+    ]
+    more = len(found) > limit and bool(rows)
+    return BrowsePage(rows=rows, next_before=rows[-1].line_id if more else None, counts=counts)
