@@ -177,8 +177,17 @@ def test_feeds_page_marks_fatal_feeds(console: Console) -> None:
 def test_sellers_page_shows_a_refused_amazon_login(console: Console) -> None:
     now = console.ledger.clock()
     health.record(console.ledger, health.AMAZON_LOGIN, health.REFUSED, now, "invalid_grant")
-    health.record(console.ledger, "step:intake", health.OK, now)
     with console.login() as c:
         page = c.get("/sellers").text
     assert "refused since" in page and "invalid_grant" in page
-    assert "step:intake" in page
+
+
+def test_sellers_page_shows_an_unreachable_inbox_with_its_error(console: Console) -> None:
+    now = console.ledger.clock()
+    health.record(console.ledger, "outbox:acme", health.OK, now)
+    health.record(console.ledger, "inbox:acme", health.FAILING, now, "connection refused")
+    with console.login() as c:
+        page = c.get("/sellers").text
+    acme = page[page.index("<h2>acme</h2>") : page.index("<h2>globex</h2>")]
+    assert "<td>inbox</td>" in acme and "connection refused" in acme
+    assert '<td class="bad">failing</td>' in acme

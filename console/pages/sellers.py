@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from console.auth import Viewer
 from console.deps import render, viewer
 from console.state import ConsoleState, state
+from processors.alertsources import INBOX_PREFIX, OUTBOX_PREFIX
 from processors.ledger import health
 from processors.ledger.queries import status_counts
 
@@ -18,19 +19,27 @@ router = APIRouter()
 def sellers_page(
     request: Request, who: Viewer = Depends(viewer), st: ConsoleState = Depends(state)
 ) -> HTMLResponse:
-    components = health.read(st.ledger)
-    login = next((h for h in components if h.component == health.AMAZON_LOGIN), None)
-    sellers = []
-    for s in st.settings.sellers:
-        if not who.may_see(s.name):
-            continue
-        # The steps that touch a seller's inbox and outbox: intake reads it, report writes.
-        steps = [h for h in components if h.component.startswith("step:")]
-        sellers.append(
-            {
-                "settings": s,
-                "counts": status_counts(st.ledger, s.name),
-                "steps": steps,
-            }
-        )
-    return render(request, "sellers.html", who, sellers=sellers, login=login)
+    components = {h.component: h for h in health.read(st.ledger)}
+    login = components.get(health.AMAZON_LOGIN)
+    sellers = [
+        {
+            "settings": s,
+            "counts": status_counts(st.ledger, s.name),
+            # The service records each poll of an inbox and each write to an outbox.
+            "boxes": [
+                ("inbox", components.get(INBOX_PREFIX + s.name)),
+                ("outbox", components.get(OUTBOX_PREFIX + s.name)),
+            ],
+        }
+        for s in st.settings.sellers
+        if who.may_see(s.name)
+    ]
+    steps = [h for name, h in sorted(components.items()) if name.startswith("step:")]
+    return render(
+        request,
+        "sellers.html",
+        who,
+        sellers=sellers,
+        login=login,
+        steps=steps if who.is_operator else [],
+    )
