@@ -278,4 +278,11 @@ def correct_text(ledger: Ledger, queued: list[LineRow]) -> str:
         "the service sends them with confirmShipment in its next batch; "
         "see `python run.py order ORDER` for the outcome"
     )
+    by_feed = sorted({o.id for o in originals.values() if o.feed_id is not None})
+    if by_feed:
+        out.append(
+            f"note: line(s) {', '.join(map(str, by_feed))} were confirmed through a feed, "
+            "whose package reference Amazon assigned itself; Amazon may refuse the edit, "
+            "and the line then says to edit the shipment in Seller Central"
+        )
     return "\n".join(out)

@@ -169,3 +169,11 @@ def test_correction_writes_both_files_result_reports_again(
     tuesday = w.report("tuesday.csv.result.json")["rows"][0]
     assert monday["message"].startswith(f"corrected: tracking {UPS} was replaced by {FIXED}")
     assert (tuesday["status"], tuesday["message"][:20]) == ("confirmed", "corrected on Amazon:")
+
+
+def test_correct_warns_when_the_shipment_was_confirmed_through_a_feed(
+    world_factory: Callable[..., World],
+) -> None:
+    w = conflict_world(world_factory)
+    text = op.correct_text(w.ledger, op.correct(w.ledger, ORDER, None))
+    assert "confirmed through a feed" in text and "Seller Central" in text
