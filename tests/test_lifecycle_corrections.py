@@ -177,3 +177,18 @@ def test_correct_warns_when_the_shipment_was_confirmed_through_a_feed(
     w = conflict_world(world_factory)
     text = op.correct_text(w.ledger, op.correct(w.ledger, ORDER, None))
     assert "confirmed through a feed" in text and "Seller Central" in text
+
+
+def test_correct_command_takes_one_line_by_its_id(
+    world_factory: Callable[..., World], tmp_path: Path
+) -> None:
+    w = direct(world_factory)
+    (conflict,) = [r for r in w.all_lines() if r.status == "conflict"]
+    settings = tmp_path / "settings.toml"
+    url = w.ledger.engine.url.render_as_string(hide_password=False)
+    settings.write_text(f"ledger_url = {json.dumps(url)}\n")
+    r = CliRunner().invoke(
+        run.app, ["correct", "--line", str(conflict.id), "--settings", str(settings)]
+    )
+    assert r.exit_code == 0, r.output
+    assert f"(line {conflict.id}): tracking {FIXED} replaces {UPS}" in r.output
