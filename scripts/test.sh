@@ -11,6 +11,14 @@ if ! [ -x /usr/sbin/sshd ]; then
     apt-get install -y -qq openssh-server openssh-client >/dev/null
 fi
 
+# Headless Chromium for the console's browser tests, from Debian (Playwright drives it; its
+# own browser download is never used: `playwright install` is not run).
+if ! [ -x /usr/bin/chromium ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+fi
+
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 
 # Amazon's official schemas and API models, which some tests check against (tests/amazon_spec.py).

@@ -44,6 +44,10 @@ from smtp_support import smtp  # noqa: E402, F401
 # isort: split
 from console_support import console  # noqa: E402, F401
 
+# -- console in a browser: Debian's headless Chromium (tests/browser_support.py) -------
+# isort: split
+from browser_support import browser  # noqa: E402, F401
+
 # -- spec: Amazon's official files from SHIPFEED_AMAZON_SPEC (tests/amazon_spec.py) ------
 # isort: split
 from amazon_spec import summary_line  # noqa: E402
