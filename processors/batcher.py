@@ -94,7 +94,12 @@ class _Stop(Exception):
 
 
 def run_batch(ctx: Context, seller: SellerSettings) -> BatchResult:
-    """One batch for one seller; see the module docstring."""
+    """One batch for one seller; see the module docstring.
+
+    A passing failure (TransientError) ends the batch early and says so in ``stopped``.
+    Anything else (a refused login, a missing role, a refused ledger step, a bug)
+    propagates to the service loop, with every line where it was and no resend counted.
+    """
     result = BatchResult()
     try:
         _resume(ctx, seller, result)

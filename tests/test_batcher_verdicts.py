@@ -31,7 +31,12 @@ from feeds.errors import (
 )
 from feeds.simulator import FaultConfig
 from feeds.spapi.client import SpApiClient
-from feeds.spapi.errors import AccessDenied, LwaCredentialsError, ShipmentRejected
+from feeds.spapi.errors import (
+    AccessDenied,
+    InvalidRequest,
+    LwaCredentialsError,
+    ShipmentRejected,
+)
 from feeds.spapi.orders import CannotConfirmDirectly
 from processors.ledger.errors import FeedStateError, LedgerError
 from processors.ledger.statuses import FeedState
@@ -145,6 +150,25 @@ def test_an_error_that_is_not_amazons_verdict_never_puts_lines_in_error(
     assert stopped is not None
     assert _queued_untouched(w)
     assert _feed_states(w) == [FeedState.UPLOADED]
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_a_400_on_create_feed_document_is_our_request_not_a_verdict(
+    world_factory: Callable[..., World],
+) -> None:
+    w = world_factory(spapi=NO_LOOKUPS)
+    _three_orders(w)
+
+    def refuse(*_a: Any, **_k: Any) -> tuple[str, str]:
+        raise InvalidRequest(
+            "Amazon rejected createFeedDocument as invalid", operation="createFeedDocument"
+        )
+
+    w.ctx.client.feeds.create_feed_document = refuse  # type: ignore[method-assign]
+    with pytest.raises(InvalidRequest):
+        w.batch()
+    assert _queued_untouched(w)
+    assert _feed_states(w) == [FeedState.PREPARED]
 
 
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
