@@ -172,7 +172,11 @@ def run_workers(
             ledger.close()
 
     started = time.monotonic()
-    threads = [threading.Thread(target=work, name=f"worker-{i}") for i in range(workers)]
+    # Daemons: a worker stuck in a step past the join's timeout must not keep the
+    # process alive (the outcome says settled=False instead).
+    threads = [
+        threading.Thread(target=work, name=f"worker-{i}", daemon=True) for i in range(workers)
+    ]
     for t in threads:
         t.start()
     settled = False
