@@ -1,4 +1,4 @@
-"""Which worker is sending which feed: a claim held for the whole of the send step.
+"""Which worker is sending or tracking which feed: a claim held for the whole step.
 
 Sending a prepared feed is up to three network calls (createFeedDocument, the upload of up
 to ``feed.max_bytes``, createFeed, which Amazon may answer slowly), with a ledger commit
@@ -27,7 +27,10 @@ A new feed is claimed inside the transaction that stores it, so no other worker 
 it unclaimed; a resumed one is read again after the claim, since the worker that held it
 may have finished it meanwhile. Lines need no claim of their own here: claim_queued's
 SKIP LOCKED row locks hold them up to prepare_feed (local work, one transaction), which
-reserves them to the feed, and from then on the feed's claim covers them.
+reserves them to the feed, and from then on the feed's claim covers them. (The direct
+path's few confirmShipment calls run inside that claim transaction: a handful of orders,
+so a transaction can span them.) The tracker claims a created feed the same way while it
+polls it and applies its report, so two workers never apply one report twice.
 
 Limit: the lock lives on one server session, so a PgBouncer in transaction-pooling mode
 in front of the ledger would break it; use session pooling or a direct connection.
