@@ -526,6 +526,22 @@ def hash_password() -> None:
     typer.echo(make_hash(password))
 
 
+@web_app.command("api-token")
+def api_token(
+    seller: Annotated[str, typer.Argument(help="The seller the token acts for.")],
+) -> None:
+    """Make a REST API token for a seller: the token to hand to the API user (shown only
+    now) and the lines for the secrets file, which keeps only its SHA-256."""
+    from console.api.tokens import new_token
+
+    token, digest = new_token()
+    typer.echo(f"token for the API user (shown once): {token}")
+    typer.echo("add to the secrets file:")
+    typer.echo(
+        f'[api.tokens.{seller}-{digest[:8]}]\nseller = "{seller}"\ntoken_sha256 = "{digest}"'
+    )
+
+
 def main() -> None:
     try:
         app()

@@ -237,9 +237,23 @@ class AlertSecrets(Section):
     sellers: dict[str, list[SecretStr]] = Field(default_factory=dict)
 
 
+class ApiToken(Section):
+    """A REST API token (console/api): it acts for one seller only. Stored as the SHA-256
+    of the token, which is random and long (python run.py web api-token makes one), so a
+    fast hash is enough and each request is checked without argon2's cost."""
+
+    seller: str
+    token_sha256: SecretStr
+
+
+class ApiSecrets(Section):
+    tokens: dict[str, ApiToken] = Field(default_factory=dict)  # name -> token
+
+
 class Secrets(Section):
     console: ConsoleSecrets = ConsoleSecrets()
     alerts: AlertSecrets = AlertSecrets()
+    api: ApiSecrets = ApiSecrets()
     lwa_client_id: SecretStr | None = None
     lwa_client_secret: SecretStr | None = None
     lwa_refresh_token: SecretStr | None = None

@@ -12,6 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from config.settings import Secrets, Settings
+from console import health, metrics
+from console.api import create_api
 from console.deps import LoginRequired, login_redirect_url
 from console.pages import feeds, files, login, orders, overview, queue, sellers
 from console.reports import Outboxes
@@ -49,4 +51,7 @@ def create_app(settings: Settings, secrets: Secrets, ledger: Ledger) -> FastAPI:
     app.include_router(login.router)
     for page in (overview, queue, orders, files, feeds, sellers):
         app.include_router(page.router)
+    app.include_router(health.router)  # no login: /healthz, /readyz
+    app.include_router(metrics.router)  # no login: /metrics
+    app.mount("/api/v1", create_api(app.state.console))  # bearer tokens
     return app

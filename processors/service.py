@@ -41,6 +41,7 @@ from processors import logs
 from processors.alerts import Destination, destinations, send_alerts
 from processors.alertsources import INBOX_PREFIX
 from processors.batcher import run_batch
+from processors.boxhealth import RecordedOutbox
 from processors.context import Context
 from processors.intake import IntakeResult, intake_ready
 from processors.ledger import health
@@ -119,6 +120,9 @@ class Service:
         redact: Callable[[str], str] = lambda text: text,
         alert_targets: Sequence[Destination] = (),
     ) -> None:
+        for s in sellers:  # every report write says whether the outbox works (boxhealth.py)
+            if not isinstance(s.outbox, RecordedOutbox):
+                s.outbox = RecordedOutbox(s.outbox, ledger, s.seller.name)
         self.settings = settings
         self.ledger = ledger
         self.client = client

@@ -66,3 +66,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 # -- alerts: a local webhook receiver for apprise's json:// (tests/alert_support.py) -----
 from alert_support import webhook  # noqa: E402, F401
+
+# -- console API: a console with API tokens for acme and globex (tests/api_support.py) --
+from api_support import api  # noqa: E402, F401

@@ -24,6 +24,7 @@ import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from feeds.spapi import callstats
 from feeds.spapi.auth import LwaAuth
 from feeds.spapi.errors import (
     AccessDenied,
@@ -52,6 +53,12 @@ _TOKEN_CODES = {"unauthorized", "invalidaccesstoken", "expiredtoken", "accessden
 def default_transport() -> httpx.BaseTransport:
     """A plain HTTP transport; retries are ours, so httpx's own are off."""
     return httpx.HTTPTransport(retries=0)
+
+
+def _outcome(status: int) -> str:
+    if status < 400:
+        return callstats.OK
+    return callstats.THROTTLED if status == 429 else callstats.ERROR
 
 
 class _Retry(Exception):
@@ -149,13 +156,16 @@ class SpApiTransport:
                     headers={"x-amz-access-token": token, "accept": "application/json"},
                 )
             except _NOT_SENT as exc:
+                callstats.report(operation, callstats.ERROR)
                 raise _Retry(self._lost(operation, exc)) from None
             except httpx.TransportError as exc:
+                callstats.report(operation, callstats.ERROR)
                 if once:
                     raise self._unknown(operation, type(exc).__name__) from None
                 raise _Retry(self._lost(operation, exc)) from None
             log.debug("%s %s %s -> %s", operation, method, path, resp.status_code)
             self._limiter.observe(operation, resp.headers.get(RATE_LIMIT_HEADER))
+            callstats.report(operation, _outcome(resp.status_code))
             if resp.is_success:
                 return self._decode(operation, resp, once)
             body = self._json_or_none(resp)
