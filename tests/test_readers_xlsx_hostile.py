@@ -85,6 +85,12 @@ def test_workbook_reading_past_the_clock_is_stopped(tmp_path: Path) -> None:
         read_all(path, limits=SheetLimits(wall_seconds=0.001))
 
 
+def test_rows_bigger_than_their_limit_are_rejected(tmp_path: Path) -> None:
+    path = orders_workbook(tmp_path / "a.xlsx", order_rows(200))
+    with pytest.raises(FileRejected, match="rows take more than 4 KiB"):
+        read_all(path, limits=SheetLimits(rows_bytes=4096))
+
+
 def test_sheet_area_over_the_cell_limit_is_refused(tmp_path: Path) -> None:
     path = write_workbook(tmp_path / "a.xlsx", [], dimension="A1:Z1000")
     with pytest.raises(FileRejected, match="26,000 cells, more than the 100 "):
@@ -143,3 +149,20 @@ def test_normal_workbook_rows_are_calamine_cells_as_text(tmp_path: Path) -> None
     _, _, rows = read_all(path)
     width = len(HEADERS) + 1
     assert rows == [(n, cells[:width]) for n, cells in direct]
+
+
+def test_workbook_rows_reach_a_forked_validating_worker_the_same(tmp_path: Path) -> None:
+    """convert/validate on two cores fork a worker that reads the rows the child left in
+    the unnamed temporary file: it must see exactly what this process sees."""
+    from config.settings import load_settings
+    from processors.convert import check_file
+
+    rows = order_rows(300)
+    rows[7][0] = "not-an-order"
+    path = orders_workbook(tmp_path / "a.xlsx", rows)
+    settings = load_settings(None)
+    forked = check_file(path, settings, parallel=True)
+    here = check_file(path, settings, parallel=False)
+    assert (forked.lines, forked.accepted, forked.rejected) == (300, 299, 1)
+    assert (here.lines, here.accepted, here.rejected) == (300, 299, 1)
+    assert list(forked.errors) == list(here.errors)
