@@ -104,11 +104,12 @@ def timed(c: httpx.Client, path: str, runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def run(backend: str, url: str, n: int, data_dir: Path) -> None:
+def run(backend: str, url: str, n: int, data_dir: Path, *, filled: bool = False) -> None:
     ledger = Ledger.open(url)
-    t = time.perf_counter()
-    fill(ledger, n)
-    print(f"{backend}: {n:,} lines in {time.perf_counter() - t:.0f} s", flush=True)
+    if not filled:
+        t = time.perf_counter()
+        fill(ledger, n)
+        print(f"{backend}: {n:,} lines in {time.perf_counter() - t:.0f} s", flush=True)
     password = "bench password"
     secrets = Secrets(console={"accounts": {"bench": {"password_hash": hash_password(password)}}})
     settings = Settings(
@@ -164,10 +165,15 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--pg", default=DEFAULT_PG)
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
+    ap.add_argument(
+        "--keep", type=Path, help="SQLite ledger file to fill once and reuse on later runs"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "sqlite"):
-            run("sqlite", f"sqlite:///{tmp}/ledger.sqlite3", args.lines, Path(tmp) / "s")
+            db = args.keep or Path(tmp) / "ledger.sqlite3"
+            filled = db.exists()
+            run("sqlite", f"sqlite:///{db}", args.lines, Path(tmp) / "s", filled=filled)
         if args.only in (None, "postgresql"):
             schema = f"bench_{uuid.uuid4().hex[:10]}"
             admin = create_engine(args.pg)

@@ -49,7 +49,7 @@ def activity_svg(a: SellerActivity) -> str:
                 )
     for j, k in enumerate(KINDS):
         parts.append(
-            f'<text x="{PAD + 90 * j}" y="12" font-size="11" fill="{COLOURS[k]}">'
+            f'<text x="{PAD + 140 * j}" y="12" font-size="11" fill="{COLOURS[k]}">'
             f"■ {k} ({sum(a.series[k])})</text>"
         )
     parts.append("</svg>")

@@ -30,6 +30,13 @@ def age(value: timedelta | None) -> str:
     return f"{s // 86400}d"
 
 
+def count(value: int) -> str:
+    """A capped count (processors.ledger.browse.COUNT_CAP) reads "1,000+"."""
+    from processors.ledger.browse import COUNT_CAP
+
+    return f"{COUNT_CAP:,}+" if value > COUNT_CAP else f"{value:,}"
+
+
 def or_missing(value: Any) -> Any:
     return MISSING if value is None or value == "" else value
 
@@ -39,4 +46,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "day": day,
     "age": age,
     "or_missing": or_missing,
+    "count": count,
 }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from console_data import A1, A2, A2_TRACKING, A3, G1, REPORT_BYTES, make_story
 from console_support import Console, csrf_of
 from ledger_db import ship, take_in
 
-from processors.ledger import health
+from processors.ledger import browse, health
 from processors.ledger.queries import order_history
 
 
@@ -44,6 +45,16 @@ def test_queue_counts_each_status_for_the_filter(console: Console) -> None:
     assert re.search(r">confirmed</a>: 1 ", page)
     assert re.search(r">error</a>: 1 ", page)
     assert re.search(r">in_queue</a>: 1 ", page)
+
+
+def test_queue_counts_stop_at_the_cap_and_say_so(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(browse, "COUNT_CAP", 2)
+    take_in(console.ledger, [ship(i, f"555-{i:07d}-0000001") for i in range(1, 6)])
+    with console.login() as c:
+        page = c.get("/queue").text
+    assert re.search(r">in_queue</a>: 2\+ ", page)
 
 
 def test_queue_search_finds_by_tracking_order_or_file_name(console: Console) -> None:
