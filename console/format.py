@@ -30,7 +30,7 @@ def age(value: timedelta | None) -> str:
     return f"{s // 86400}d"
 
 
-def count(value: int) -> str:
+def capped(value: int) -> str:
     """A capped count (processors.ledger.browse.COUNT_CAP) reads "1,000+"."""
     from processors.ledger.browse import COUNT_CAP
 
@@ -46,5 +46,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "day": day,
     "age": age,
     "or_missing": or_missing,
-    "count": count,
+    "capped": capped,
 }
