@@ -715,18 +715,10 @@ class Ledger:
 
     def feed_polled(self, feed_id: int, processing_status: str) -> None:
         """Record one getFeed answer that was not final yet (drives the backoff)."""
+        from processors.ledger.tracking import record_poll
+
         with self._writing() as conn:
-            now = self.clock()
-            n = conn.execute(
-                update(feeds)
-                .where(feeds.c.id == feed_id)
-                .values(
-                    last_polled_at=now,
-                    poll_count=feeds.c.poll_count + 1,
-                    processing_status=processing_status,
-                    updated_at=now,
-                )
-            ).rowcount
+            n = record_poll(self, conn, feed_id, processing_status)
         if not n:
             raise UnknownRecord("feed", [feed_id])
 

@@ -128,23 +128,28 @@ def flag_stuck(ledger: Ledger, feed_id: int, processing_status: str, reason: str
         f = ledger._feed_for_update(conn, feed_id)
         if f["state"] != F.CREATED:
             raise FeedStateError(f"feed {feed_id} is {f['state']}; only a created one is stuck")
-        _polled(ledger, conn, feed_id, processing_status, reason=reason)
+        record_poll(ledger, conn, feed_id, processing_status, reason=reason)
 
 
-def _polled(
+def record_poll(
     ledger: Ledger, conn: Connection, feed_id: int, processing_status: str, **extra: Any
-) -> None:
+) -> int:
+    """Record one getFeed answer (drives the poll backoff) inside the caller's transaction.
+
+    Returns how many feeds it touched, so a caller can tell an unknown feed id (0)."""
     now = ledger.clock()
-    conn.execute(
-        update(feeds)
-        .where(feeds.c.id == feed_id)
-        .values(
-            last_polled_at=now,
-            poll_count=feeds.c.poll_count + 1,
-            processing_status=processing_status,
-            updated_at=now,
-            **extra,
-        )
+    return int(
+        conn.execute(
+            update(feeds)
+            .where(feeds.c.id == feed_id)
+            .values(
+                last_polled_at=now,
+                poll_count=feeds.c.poll_count + 1,
+                processing_status=processing_status,
+                updated_at=now,
+                **extra,
+            )
+        ).rowcount
     )
 
 
@@ -219,7 +224,7 @@ def apply_report(
         ledger._move(conn, moves)
         now = ledger.clock()
         if left and created:
-            _polled(
+            record_poll(
                 ledger,
                 conn,
                 feed_id,
