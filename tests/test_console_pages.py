@@ -30,6 +30,18 @@ def test_overview_draws_each_sellers_last_30_days_as_svg(console: Console) -> No
     assert "confirmed (1)" in page and "error (1)" in page and "rejected (1)" in page
 
 
+def test_overview_shows_each_sellers_oldest_line_still_waiting(console: Console) -> None:
+    make_story(console.ledger, console.settings)
+    (a3,) = order_history(console.ledger, A3)
+    with console.login() as c:
+        page = c.get("/").text
+    acme = page[page.index("<h3>acme</h3>") : page.index("<h3>globex</h3>")]
+    globex = page[page.index("<h3>globex</h3>") :]
+    waited = a3.line.status_changed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f"Oldest line still waiting: {waited}" in acme
+    assert "Oldest line still waiting: —" in globex
+
+
 def test_queue_filtered_to_errors_shows_only_lines_in_error(console: Console) -> None:
     make_story(console.ledger, console.settings)
     with console.login() as c:

@@ -12,7 +12,7 @@ from console.auth import Viewer
 from console.chart import activity_svg
 from console.deps import render, viewer
 from console.state import ConsoleState, state
-from processors.ledger.activity import daily_activity
+from processors.ledger.activity import daily_activity, oldest_waiting_by_seller
 from processors.ledger.catalog import files_received_since
 from processors.ledger.queries import status_counts
 
@@ -30,8 +30,9 @@ def overview(
     request: Request, who: Viewer = Depends(viewer), st: ConsoleState = Depends(state)
 ) -> HTMLResponse:
     names = [s.name for s in st.settings.sellers]
+    oldest = oldest_waiting_by_seller(st.ledger, who.seller)
     charts = [
-        (a.seller, Markup(activity_svg(a)), status_counts(st.ledger, a.seller).oldest_waiting)
+        (a.seller, Markup(activity_svg(a)), oldest.get(a.seller))
         for a in daily_activity(st.ledger, names, seller=who.seller)
     ]
     return render(

@@ -79,3 +79,17 @@ def daily_activity(
         )
         for s in wanted
     ]
+
+
+def oldest_waiting_by_seller(ledger: Ledger, seller: str | None = None) -> dict[str, datetime]:
+    """Per seller, since when its oldest queued line has waited: one grouped read of the
+    queued lines, instead of a full status count per seller."""
+    q = (
+        select(lines.c.seller, func.min(lines.c.status_changed_at))
+        .where(lines.c.status == LineStatus.IN_QUEUE.value)
+        .group_by(lines.c.seller)
+    )
+    if seller is not None:
+        q = q.where(lines.c.seller == seller)
+    with ledger.reading() as conn:
+        return {s: at for s, at in conn.execute(q).all() if at is not None}
