@@ -329,14 +329,21 @@ def status(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Counts per status, the oldest waiting line, feeds in flight and the last error."""
+    from datetime import UTC, datetime
+
     from processors import operator as op
+    from processors import reconcile
 
     try:
-        with _operator_ledger(load(ctx, settings_path, data_dir)) as ledger:
+        settings = load(ctx, settings_path, data_dir)
+        with _operator_ledger(settings) as ledger:
             data = op.status_data(ledger, seller)
+            due = reconcile.status_section(ledger, settings, seller, datetime.now(UTC))
     except ShipfeedError as exc:
         raise _fail(exc) from exc
-    typer.echo(op.dumps(data) if as_json else op.status_text(data))
+    data["due_orders"] = due
+    text = "\n".join([op.status_text(data), *reconcile.status_lines(due)])
+    typer.echo(op.dumps(data) if as_json else text)
 
 
 @app.command("queue")

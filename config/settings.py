@@ -115,10 +115,22 @@ class SpApiSettings(Section):
     _urls = field_validator("endpoint", "token_url")(_http_url)
     timeout_seconds: float = Field(30.0, gt=0)
     max_retries: int = Field(5, ge=0)
-    use_orders_api: bool = True  # look orders up before sending (cancelled, shipped, ship level)
-    # getOrder is rate limited (0.5/s, burst 30): at most this many orders are looked up
-    # per batch; queued lines of further orders are sent without a lookup.
+    # Mirror Amazon's orders (processors/mirror.py) and check queued lines against the
+    # mirror before sending (cancelled, shipped, ship level); reconciliation reads it too.
+    use_orders_api: bool = True
+    # Scales how many queued lines the batcher reads ahead for the checks (x 50 lines).
     order_lookups_per_batch: int = Field(100, ge=0)
+    # A line whose order the mirror has not read yet waits at most this long, then is
+    # sent anyway: Amazon's own answer to the feed is the final word.
+    mirror_wait_seconds: float = Field(60.0, ge=0)
+    # The first mirror pass reads the orders Amazon changed in these last days.
+    mirror_days: int = Field(14, ge=1)
+    # Reconciliation: an open order no file mentioned is "due" this close to its
+    # LatestShipDate (or past it).
+    due_within_hours: float = Field(24.0, ge=0)
+    # A line confirmed this long ago whose order Amazon still shows unshipped for its
+    # item needs attention.
+    still_unshipped_after_hours: float = Field(4.0, gt=0)
 
 
 class SimulatorSettings(Section):

@@ -41,6 +41,7 @@ TITLES = {
     AlertKind.FILE_REJECTED: "Files rejected",
     AlertKind.NEEDS_ATTENTION: "Lines that need attention",
     AlertKind.CONFLICT: "Lines in conflict with a confirmed shipment",
+    AlertKind.ORDER_DUE: "Orders Amazon is waiting for, in no file",
 }
 
 Notify = Callable[[str, str, str], bool]

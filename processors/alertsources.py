@@ -17,6 +17,7 @@ from enum import StrEnum
 from sqlalchemy import or_, select
 
 from processors.ledger import health
+from processors.ledger.orders import due_every_seller
 from processors.ledger.schema import feeds, files, lines
 from processors.ledger.statuses import FeedState, LineStatus
 from processors.ledger.store import Ledger
@@ -39,6 +40,7 @@ class AlertKind(StrEnum):
     LOGIN_REFUSED = "amazon_login_refused"
     INBOX_UNREACHABLE = "inbox_unreachable"
     OUTBOX_UNREACHABLE = "outbox_unreachable"
+    ORDER_DUE = "order_due"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ class AlertWindow:
     now: datetime
     lookback: timedelta  # older facts were alerted before, or are history
     unreachable_after: timedelta  # an inbox/outbox failing this long is alerted
+    # An open order no file mentioned is alerted this close to its LatestShipDate.
+    due_within: timedelta = timedelta(hours=24)
 
 
 def _stamp(at: datetime) -> str:
@@ -69,7 +73,28 @@ def current_alerts(ledger: Ledger, window: AlertWindow) -> list[Alert]:
         *_file_alerts(ledger, window),
         *_feed_alerts(ledger, window),
         *_health_alerts(ledger, window),
+        *_due_alerts(ledger, window),
     ]
+
+
+def _due_alerts(ledger: Ledger, window: AlertWindow) -> list[Alert]:
+    """Orders Amazon is waiting for that no file mentioned (the order mirror), once per
+    order and ship-by date."""
+    out = []
+    for seller, o in due_every_seller(ledger, window.now + window.due_within, MAX_LINES):
+        ship_by = o.latest_ship_date
+        when = ship_by.strftime("%Y-%m-%d %H:%M UTC") if ship_by else "?"
+        late = "was due" if ship_by is not None and ship_by < window.now else "is due"
+        out.append(
+            Alert(
+                f"due:{seller}:{o.order_id}:{_stamp(ship_by) if ship_by else ''}",
+                AlertKind.ORDER_DUE,
+                seller,
+                f"order {o.order_id} ({o.status} on Amazon) {late} to ship by {when} "
+                "and no file has mentioned it",
+            )
+        )
+    return out
 
 
 def _line_alerts(ledger: Ledger, window: AlertWindow) -> list[Alert]:

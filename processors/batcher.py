@@ -13,7 +13,7 @@ Order of work, each step recorded in the ledger BEFORE the side effect that foll
    batch never becomes two feeds.
    Then corrections an operator asked for (processors.corrections): confirmShipment
    again under the confirmed package's reference; they never go in a feed.
-2. look the queued orders up (processors.orderchecks).
+2. check the queued orders against the order mirror (processors.orderchecks).
 3. claim queued lines, at most ``feed.max_messages`` per feed, group them into packages,
    write the feed (split further by ``feed.max_bytes``), ``prepare_feed`` per part; then,
    outside the claim's transaction, createFeedDocument → upload → createFeed.
@@ -62,7 +62,7 @@ from processors.ledger.feedclaims import (
 from processors.ledger.records import FeedRow, LineRow
 from processors.ledger.statuses import FeedState
 from processors.ledger.store import Claim
-from processors.orderchecks import Cache, CheckResult, check_orders
+from processors.orderchecks import CheckResult, check_orders
 from processors.supersede import one_message_per_item
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,7 @@ def _send_queue(ctx: Context, seller: SellerSettings, result: BatchResult) -> No
     # The peeks read up to a feed's worth of whole lines: only when something uses them.
     checks = CheckResult()
     if settings.spapi.use_orders_api:
-        checks = check_orders(ctx, ledger.queued_lines(seller.name, peek_limit), Cache())
+        checks = check_orders(ctx, seller, ledger.queued_lines(seller.name, peek_limit))
     result.cancelled += checks.cancelled
     result.confirmed_elsewhere += checks.confirmed_elsewhere
     deferred = checks.deferred

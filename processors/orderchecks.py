@@ -1,50 +1,40 @@
-"""Look queued orders up on Amazon before sending them (Orders API, opt-out by setting).
+"""Check queued orders against the order mirror before sending (Orders API, opt-out).
 
 Why: confirming a cancelled order must never happen, confirming an order Amazon already
 shows shipped only earns an error, and a line with tracking but no ship method should
 carry the buyer's original ship service level (Amazon's advice).
 
+The checks read the ledger's mirror of Amazon's orders (processors/mirror.py keeps it up
+to date in a step of its own), never Amazon: a batch never waits for a lookup. Asking
+getOrder per order (0.5/s) held a 400-line file for over two minutes.
+
 Rules:
 * Canceled on Amazon → the lines are cancelled, never sent.
 * Shipped on Amazon (every item) → confirmed elsewhere, not sent. PartiallyShipped: a
-  line naming an item with nothing left to ship is confirmed elsewhere too.
+  line naming an item with nothing left to ship is confirmed elsewhere too (when the
+  mirror holds the order's items; else it is sent and Amazon answers).
 * tracking but no ship method → the order's ShipServiceLevel.
-* the lookup itself fails for now (throttled, 5xx, network) → the order waits for the
-  next batch (returned as deferred);
-* Amazon does not know the order (404/400) → sent anyway: the feed's processing report
-  gives the seller Amazon's own answer (18028), with plain words.
-
-getOrder is throttled (0.5/s, burst 30) and the client's limiter blocks, so at most
-``spapi.order_lookups_per_batch`` orders are looked up per batch; lines of further orders
-are sent without a lookup. Answers are cached for the batch (one Cache per run_batch).
+* not in the mirror yet → the order waits for the next batch, but for no longer than
+  ``spapi.mirror_wait_seconds`` after its line was queued; then it is sent anyway.
+* Amazon did not know the order when the mirror asked → sent anyway: the feed's
+  processing report gives the seller Amazon's own answer (18028), with plain words.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from feeds.errors import TransientError
-from feeds.spapi.errors import InvalidRequest, NotFound, SpApiTerminalError
-from feeds.spapi.orders import Order, OrderItem
+from config.settings import SellerSettings
 from processors.context import Context
+from processors.ledger import orders as mirror
 from processors.ledger.errors import LedgerError
+from processors.ledger.orders import MirroredOrder
 from processors.ledger.records import LineRow
 
 log = logging.getLogger(__name__)
-
-#: Marks an order Amazon does not know (or refused to show): sent, the feed reports it.
-UNKNOWN = "unknown"
-
-
-@dataclass
-class Cache:
-    """Per batch: each order (and its items) is asked about once."""
-
-    orders: dict[str, Order | str] = field(default_factory=dict)  # Order, or UNKNOWN
-    items: dict[str, list[OrderItem] | None] = field(default_factory=dict)
-    lookups: int = 0
 
 
 @dataclass
@@ -53,47 +43,38 @@ class CheckResult:
     cancelled: int = 0  # lines
     confirmed_elsewhere: int = 0  # lines
     ship_methods_filled: int = 0
+    unknown: int = 0  # lines of orders Amazon did not know: sent, the feed answers
+    unchecked: int = 0  # lines sent without the mirror (waited long enough)
 
 
-def check_orders(ctx: Context, rows: Sequence[LineRow], cache: Cache) -> CheckResult:
+def check_orders(ctx: Context, seller: SellerSettings, rows: Sequence[LineRow]) -> CheckResult:
     """Apply the rules above to queued ``rows``; see the module docstring."""
     result = CheckResult()
-    if not ctx.settings.spapi.use_orders_api:
+    if not ctx.settings.spapi.use_orders_api or not rows:
         return result
-    limit = ctx.settings.spapi.order_lookups_per_batch
     by_order: dict[str, list[LineRow]] = {}
     for r in rows:
         by_order.setdefault(r.order_id, []).append(r)
+    market = seller.marketplace_id
+    known = mirror.read(ctx.ledger, seller.name, market, by_order)
+    absent = mirror.not_found(ctx.ledger, seller.name, market, set(by_order) - set(known))
+    waited_enough = ctx.clock() - timedelta(seconds=ctx.settings.spapi.mirror_wait_seconds)
     for order_id, order_rows in by_order.items():
-        order = cache.orders.get(order_id)
-        if order is None:
-            if cache.lookups >= limit:
-                continue  # past the budget: sent without a lookup
-            cache.lookups += 1
-            try:
-                order = cache.orders[order_id] = ctx.client.orders.get_order(order_id)
-            except (NotFound, InvalidRequest):
-                order = cache.orders[order_id] = UNKNOWN
-            except TransientError as exc:
-                log.warning("order %s: lookup failed for now (%s); next batch", order_id, exc)
-                result.deferred.add(order_id)
-                continue
-            except SpApiTerminalError as exc:
-                log.warning("order %s: lookup refused (%s); sent without it", order_id, exc)
-                order = cache.orders[order_id] = UNKNOWN
-        if isinstance(order, str):
-            continue
-        try:
-            _apply(ctx, order, order_rows, cache, result)
-        except TransientError as exc:
-            log.warning("order %s: item lookup failed for now (%s); next batch", order_id, exc)
+        order = known.get(order_id)
+        if order is not None:
+            _apply(ctx, order, order_rows, result)
+        elif order_id in absent:
+            result.unknown += len(order_rows)
+        elif max(r.status_changed_at for r in order_rows) > waited_enough:
             result.deferred.add(order_id)
+        else:
+            result.unchecked += len(order_rows)
+    if result.unchecked:
+        log.info("%s: %d line(s) sent without the order mirror", seller.name, result.unchecked)
     return result
 
 
-def _apply(
-    ctx: Context, order: Order, rows: list[LineRow], cache: Cache, result: CheckResult
-) -> None:
+def _apply(ctx: Context, order: MirroredOrder, rows: list[LineRow], result: CheckResult) -> None:
     ledger = ctx.ledger
     ids = [r.id for r in rows]
     if order.status == "Canceled":
@@ -106,11 +87,8 @@ def _apply(
             result.confirmed_elsewhere += len(ids)
         return
     sendable = rows
-    if order.status == "PartiallyShipped" and any(r.order_item_id for r in rows):
-        items = cache.items.get(order.order_id)
-        if order.order_id not in cache.items:
-            items = cache.items[order.order_id] = ctx.client.orders.get_order_items(order.order_id)
-        done = {i.order_item_id for i in items or [] if i.quantity_unshipped == 0}
+    if order.status == "PartiallyShipped" and order.items is not None:
+        done = {i.order_item_id for i in order.items if i.quantity_unshipped == 0}
         shipped = [r.id for r in rows if r.order_item_id in done]
         msg = "Amazon already shows this item shipped; not sent again"
         if shipped and _safely(ledger.mark_confirmed_elsewhere, shipped, msg):
@@ -127,9 +105,8 @@ def _apply(
                     log.info("line %d: ship method not filled: %s", r.id, exc)
 
 
-def _safely(mark: object, ids: list[int], message: str) -> bool:
+def _safely(mark: Callable[[list[int], str], None], ids: list[int], message: str) -> bool:
     """Mark lines, unless another worker reserved them meanwhile (then it decides)."""
-    assert callable(mark)
     try:
         mark(ids, message)
     except LedgerError as exc:

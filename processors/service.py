@@ -49,7 +49,9 @@ from processors.ledger.identity import from_settings, record_or_refuse, refuse_b
 from processors.ledger.queries import status_counts
 from processors.ledger.records import FeedRow
 from processors.ledger.store import Ledger
+from processors.mirror import run_mirror
 from processors.notify import send_shipped_notices
+from processors.reconcile import run_reconcile
 from processors.results import ArchiveSource, ReportWriter
 from processors.steps import FilesStuck, StepRunner
 from processors.tracker import run_tracking
@@ -318,6 +320,20 @@ class Service:
                 hint="the log says why; the next run tries again",
             )
 
+    def mirror(self) -> None:
+        """Bring the order mirror up to date (processors/mirror.py) before the batch reads
+        it; spends only the getOrders calls the rate limit lets out at once."""
+        for s in self.sellers:
+            if self.halt.is_set():
+                break
+            self._step("mirror", functools.partial(run_mirror, self.ctx, s.seller))
+
+    def reconcile(self) -> None:
+        """Rewrite each seller's due-orders files; flag confirmed lines Amazon still shows
+        unshipped (processors/reconcile.py). Reads only the ledger's order mirror."""
+        for s in self.sellers:
+            self._step("reconcile", functools.partial(run_reconcile, self.ctx, s.seller, s.outbox))
+
     def batch(self) -> None:
         for s in self.sellers:
             if self.halt.is_set():
@@ -389,6 +405,8 @@ class Service:
         sched = schedule.Scheduler()
         sched.every(svc.inbox_scan_seconds).seconds.do(self.intake)  # type: ignore[arg-type]
         sched.every(svc.batch_interval_seconds).seconds.do(self.batch)  # type: ignore[arg-type]
+        sched.every(svc.poll_interval_seconds).seconds.do(self.mirror)  # type: ignore[arg-type]
+        sched.every(svc.batch_interval_seconds).seconds.do(self.reconcile)  # type: ignore[arg-type]
         sched.every(svc.poll_interval_seconds).seconds.do(self.track)  # type: ignore[arg-type]
         sched.every(6).hours.do(self.purge_archives)
         # Often, so a digest leaves soon after its interval; alerts.py keeps the interval.
@@ -397,6 +415,7 @@ class Service:
         # A restart first finishes what the ledger says is under way.
         self.purge_archives()
         self.intake()
+        self.mirror()
         self.batch()
         self.track()
         while not self.stop_event.is_set():
@@ -423,6 +442,7 @@ class Service:
             self.intake()
             reports: list[str] = []
             while True:
+                self.mirror()
                 self.batch()
                 self._track_feeds()
                 reports.extend(self.report())
@@ -436,6 +456,7 @@ class Service:
                 self.intake()  # files that settled meanwhile
         finally:
             timer.cancel()
+        self.reconcile()
         self.alert()
         return OnceOutcome(
             exit=self._once_exit(open_lines, reports),

@@ -33,7 +33,7 @@ from processors.ledger import health
 from processors.ledger.store import Ledger
 
 #: The steps that talk to Amazon with the seller's login.
-AMAZON_STEPS = ("batch", "track")
+AMAZON_STEPS = ("mirror", "batch", "track")
 BACKOFF_START_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 300.0
 

@@ -24,6 +24,7 @@ from processors.intake import IntakeResult, intake_ready
 from processors.ledger.records import LineRow
 from processors.ledger.schema import lines
 from processors.ledger.store import Ledger
+from processors.mirror import MirrorResult, run_mirror
 from processors.tracker import TrackResult, run_tracking
 
 UPS = "1Z999AA10123456784"  # a UPS number with a valid check digit
@@ -90,7 +91,12 @@ class World:
     def intake(self) -> list[IntakeResult]:
         return intake_ready(self.ctx, self.seller, self.inbox, self.outbox)
 
+    def mirror(self) -> MirrorResult:
+        return run_mirror(self.ctx, self.seller)
+
     def batch(self) -> BatchResult:
+        """The mirror pass, then the batch: the service runs them in this order."""
+        self.mirror()
         return run_batch(self.ctx, self.seller)
 
     def track(self) -> TrackResult:

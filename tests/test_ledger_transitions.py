@@ -38,8 +38,8 @@ def clock(ledger: Ledger) -> Clock:
     return c
 
 
-def test_confirmed_is_terminal() -> None:
-    assert ALLOWED[LineStatus.CONFIRMED] == frozenset()
+def test_confirmed_leaves_only_for_needs_attention_when_amazon_still_shows_it_unshipped() -> None:
+    assert ALLOWED[LineStatus.CONFIRMED] == frozenset({LineStatus.NEEDS_ATTENTION})
 
 
 def test_illegal_transition_names_line_and_statuses() -> None:

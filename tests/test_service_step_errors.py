@@ -75,7 +75,7 @@ def test_status_says_since_when_the_amazon_login_is_refused(sim: Simulator, tmp_
         CliRunner().invoke(run.app, ["status", "--json", "--data-dir", str(var)]).output
     )
     assert data["amazon_login"]["state"] == "refused"
-    assert data["last_step_error"]["step"] == "batch"
+    assert data["last_step_error"]["step"] == "mirror"  # the first step to ask Amazon
 
 
 def test_once_never_exits_0_when_a_step_failed(

@@ -131,6 +131,9 @@ def _select_orders(sim: Simulator, req: Request, marketplaces: list[str]) -> lis
         unknown = [s for s in statuses if s not in ORDER_STATUSES]
         if unknown:
             raise BadInput(f"Invalid OrderStatuses {unknown}.")
+    if order_ids and sim.config.auto_create_orders:
+        for order_id in order_ids:  # as getOrder does: a named order exists
+            sim.orderbook.ensure_order(order_id, [])
     chosen = []
     for o in sim.orderbook.orders():
         if o.marketplace_id not in marketplaces:

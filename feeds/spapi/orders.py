@@ -37,6 +37,25 @@ class Order:
     shipment_service_level_category: str | None
     purchase_date: datetime | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    last_update_date: datetime | None = None
+    latest_ship_date: datetime | None = None
+    total: Money | None = None
+    units_shipped: int | None = None  # NumberOfItemsShipped
+    units_unshipped: int | None = None  # NumberOfItemsUnshipped
+
+
+@dataclass(frozen=True)
+class Money:
+    """Amazon's Money, the amount kept as the decimal string Amazon wrote."""
+
+    amount: str
+    currency: str
+
+
+def _money(data: Any) -> Money | None:
+    if not isinstance(data, dict) or data.get("Amount") in (None, ""):
+        return None
+    return Money(str(data["Amount"]), str(data.get("CurrencyCode") or ""))
 
 
 @dataclass(frozen=True)
@@ -45,6 +64,7 @@ class OrderItem:
     quantity_ordered: int
     quantity_shipped: int
     sku: str | None
+    price: Money | None = None
 
     @property
     def quantity_unshipped(self) -> int:
@@ -65,7 +85,16 @@ def _order(data: Any, operation: str) -> Order:
         shipment_service_level_category=data.get("ShipmentServiceLevelCategory") or None,
         purchase_date=parse_time(data.get("PurchaseDate")),
         raw=data,
+        last_update_date=parse_time(data.get("LastUpdateDate")),
+        latest_ship_date=parse_time(data.get("LatestShipDate")),
+        total=_money(data.get("OrderTotal")),
+        units_shipped=_count(data.get("NumberOfItemsShipped")),
+        units_unshipped=_count(data.get("NumberOfItemsUnshipped")),
     )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _int(value: Any) -> int:
@@ -115,6 +144,28 @@ class OrdersApi:
             # Amazon: with NextToken the filters come from the first call; keep the ids.
             params = {"MarketplaceIds": params["MarketplaceIds"], "NextToken": str(token)}
 
+    def get_orders_page(
+        self,
+        *,
+        marketplace_ids: list[str],
+        last_updated_after: datetime | None = None,
+        next_token: str | None = None,
+    ) -> tuple[list[Order], str | None]:
+        """One getOrders page: the first of a LastUpdatedAfter query, or the page a
+        NextToken names. One call each, so a caller pacing itself by getOrders' rate (the
+        order mirror) can stop between pages and go on later with the token."""
+        params: dict[str, str] = {"MarketplaceIds": ",".join(marketplace_ids)}
+        if next_token is not None:
+            params["NextToken"] = next_token
+        elif last_updated_after is not None:
+            params["LastUpdatedAfter"] = iso8601(last_updated_after)
+        else:
+            raise ValueError("a getOrders page needs last_updated_after or next_token")
+        payload = _payload(self._t.call("getOrders", "GET", BASE, params=params))
+        found = [_order(data, "getOrders") for data in payload.get("Orders") or []]
+        token = payload.get("NextToken")
+        return found, str(token) if token else None
+
     def get_orders_by_id(
         self, order_ids: Sequence[str], *, marketplace_ids: list[str]
     ) -> list[Order]:
@@ -155,6 +206,7 @@ class OrdersApi:
                         quantity_ordered=_int(data.get("QuantityOrdered")),
                         quantity_shipped=_int(data.get("QuantityShipped")),
                         sku=data.get("SellerSKU") or None,
+                        price=_money(data.get("ItemPrice")),
                     )
                 )
             token = payload.get("NextToken")

@@ -87,6 +87,12 @@ class TokenBucket:
             self._sleep(delay)
             return delay
 
+    def available(self) -> float:
+        """Tokens there now (negative: a debt), without taking one or waiting."""
+        with self._lock:
+            self._refill()
+            return self._tokens
+
     def drain(self) -> None:
         """Amazon said 429: our bucket was too optimistic, so start from empty."""
         with self._lock:
@@ -138,6 +144,13 @@ class RateLimiter:
         if waited:
             log.debug("rate limit: waited %.1fs before %s", waited, operation)
         return waited
+
+    def available(self, operation: str) -> float:
+        """Calls of ``operation`` that would go out now without a wait (inf when off): a
+        step with optional calls (the order mirror) spends only these, never waits."""
+        if not self.enabled:
+            return float("inf")
+        return self.bucket(operation).available()
 
     def throttled(self, operation: str) -> None:
         self.bucket(operation).drain()

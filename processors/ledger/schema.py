@@ -231,3 +231,69 @@ alerts_sent = Table(
     _ts("sent_at"),
     Index(None, "destination", "sent_at"),
 )
+
+# Amazon's orders as shipfeed last saw them (processors/ledger/orders.py), per seller and
+# marketplace, kept up to date by processors/mirror.py. The checks before sending read
+# these rows instead of asking Amazon per order, and reconciliation lists from them the
+# orders Amazon is still waiting for. No buyer data: nothing here needs an RDT.
+orders = Table(
+    "orders",
+    metadata,
+    Column("seller", String(100), primary_key=True),
+    Column("marketplace_id", String(20), primary_key=True),
+    Column("order_id", String(50), primary_key=True),
+    Column("status", String(30), nullable=False),
+    _ts("purchase_date", nullable=True),
+    _ts("latest_ship_date", nullable=True),
+    Column("ship_service_level", Text),
+    # Money as Amazon writes it (a decimal string), so no float ever rounds a price.
+    Column("total_amount", String(30)),
+    Column("total_currency", String(3)),
+    # NumberOfItemsShipped / Unshipped: units, for "partially shipped, N units left".
+    Column("units_shipped", Integer),
+    Column("units_unshipped", Integer),
+    _ts("last_update_date"),  # Amazon's LastUpdateDate
+    _ts("mirrored_at"),  # when shipfeed last wrote the row
+    # The LastUpdateDate the order had when its items were read: they are current while
+    # it still has that date (Amazon's clock, never compared with ours). NULL: not read.
+    _ts("items_as_of", nullable=True),
+    Index(None, "seller", "status", "latest_ship_date"),
+)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    Column("seller", String(100), primary_key=True),
+    Column("marketplace_id", String(20), primary_key=True),
+    Column("order_id", String(50), primary_key=True),
+    Column("order_item_id", String(50), primary_key=True),
+    Column("sku", Text),
+    Column("quantity_ordered", Integer, nullable=False),
+    Column("quantity_shipped", Integer, nullable=False),
+    Column("price_amount", String(30)),
+    Column("price_currency", String(3)),
+)
+
+# Orders a file named that Amazon did not answer for this seller (getOrders by id).
+orders_not_found = Table(
+    "orders_not_found",
+    metadata,
+    Column("seller", String(100), primary_key=True),
+    Column("marketplace_id", String(20), primary_key=True),
+    Column("order_id", String(50), primary_key=True),
+    _ts("looked_up_at"),
+)
+
+# Where the incremental getOrders (LastUpdatedAfter) stands per seller and marketplace.
+# A paging cut short by the rate limit keeps its NextToken and goes on at the next pass.
+order_sync = Table(
+    "order_sync",
+    metadata,
+    Column("seller", String(100), primary_key=True),
+    Column("marketplace_id", String(20), primary_key=True),
+    _ts("synced_through", nullable=True),  # next LastUpdatedAfter
+    Column("next_token", Text),  # paging under way
+    _ts("paging_after", nullable=True),  # its LastUpdatedAfter
+    _ts("paging_max_seen", nullable=True),  # the newest LastUpdateDate it met so far
+    _ts("synced_at", nullable=True),
+)

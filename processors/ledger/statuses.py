@@ -62,7 +62,9 @@ ALLOWED: dict[LineStatus, frozenset[LineStatus]] = {
     S.ERROR: frozenset({S.IN_QUEUE, S.NEEDS_ATTENTION, S.CONFIRMED, S.CANCELLED, S.SUPERSEDED}),
     S.NEEDS_ATTENTION: frozenset({S.IN_QUEUE, S.CONFIRMED, S.CANCELLED, S.SUPERSEDED}),
     S.CONFLICT: frozenset({S.IN_QUEUE, S.CANCELLED, S.CONFIRMED}),
-    S.CONFIRMED: frozenset(),
+    # needs_attention from confirmed: hours later the order mirror still shows the order
+    # unshipped on Amazon (processors.ledger.unshipped): the confirmation did not take.
+    S.CONFIRMED: frozenset({S.NEEDS_ATTENTION}),
     S.CANCELLED: frozenset(),
     S.DUPLICATE: frozenset(),
     S.SUPERSEDED: frozenset(),
