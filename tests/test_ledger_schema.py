@@ -31,7 +31,7 @@ def test_opening_again_keeps_the_data(ledger_url: str) -> None:
 
 def test_migration_is_at_head(ledger: Ledger) -> None:
     with ledger.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0006"
+        assert MigrationContext.configure(conn).get_current_revision() == "0007"
 
 
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
