@@ -43,7 +43,7 @@ from ingest.names import (
     printable_name,
     safe_stand_in,
 )
-from ingest.settle import SettleTracker
+from ingest.settle import SettleTracker, settle_listing
 
 log = logging.getLogger(__name__)
 
@@ -164,16 +164,10 @@ class LocalInbox:
                 listed.append(InboxFile(entry.name, st.st_size, st.st_mtime))
                 if problem is not None:
                     problems[entry.name] = problem
-        done: set[str] = set()
-        if self.done_marker:
-            done = {f.name for f in listed if f.name + DONE_SUFFIX in names}
-        settled = self._tracker.update(listed, done)
-        self._refused = [
-            RefusedFile(f.name, f.size, f.mtime, problems[f.name])
-            for f in settled
-            if f.name in problems
-        ]
-        return [f for f in settled if f.name not in problems]
+        ready, self._refused = settle_listing(
+            self._tracker, listed, names, problems, done_marker=self.done_marker
+        )
+        return ready
 
     def refused(self) -> list[RefusedFile]:
         return list(self._refused)

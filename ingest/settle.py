@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ingest.inbox import InboxFile
+from ingest.inbox import InboxFile, RefusedFile
+from ingest.names import DONE_SUFFIX
 
 
 @dataclass(slots=True)
@@ -77,3 +78,28 @@ class SettleTracker:
 
     def forget(self, name: str) -> None:
         self._seen.pop(name, None)
+
+
+def settle_listing(
+    tracker: SettleTracker,
+    listed: list[InboxFile],
+    names: set[str],
+    problems: dict[str, str],
+    *,
+    done_marker: bool,
+) -> tuple[list[InboxFile], list[RefusedFile]]:
+    """One scan of an inbox, local or SFTP alike: (files ready to claim, files refused).
+
+    ``names`` is every name the folder listed (the ``FILE.done`` markers among them);
+    ``problems`` maps a listed name the service will not take to why. A refused file is
+    reported only once it has settled, so a file still being uploaded is not quarantined."""
+    done: set[str] = set()
+    if done_marker:
+        done = {f.name for f in listed if f.name + DONE_SUFFIX in names}
+    settled = tracker.update(listed, done)
+    refused = [
+        RefusedFile(f.name, f.size, f.mtime, problems[f.name])
+        for f in settled
+        if f.name in problems
+    ]
+    return [f for f in settled if f.name not in problems], refused

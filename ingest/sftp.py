@@ -41,7 +41,7 @@ from ingest.names import (
     printable_name,
     safe_stand_in,
 )
-from ingest.settle import SettleTracker
+from ingest.settle import SettleTracker, settle_listing
 from ingest.sftp_conn import SftpConnection
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,18 @@ def _rename_over(conn: SftpConnection, sftp: paramiko.SFTPClient, src: str, dst:
         if not _is_missing(exc):
             raise
     sftp.rename(src, dst)
+
+
+def _rename_once(sftp: paramiko.SFTPClient, src: str, dst: str) -> None:
+    """Rename that may run twice: after a reconnect the first attempt may have done it,
+    so a failure is only real while ``dst`` is still missing."""
+    try:
+        sftp.rename(src, dst)
+    except OSError as exc:
+        try:
+            sftp.stat(dst)
+        except OSError:
+            raise exc from None
 
 
 def _safe_join(folder: str, name: str) -> str:
@@ -171,16 +183,10 @@ class SftpInbox:
             listed.append(InboxFile(name, a.st_size or 0, float(a.st_mtime or 0)))
             if problem is not None:
                 problems[name] = problem
-        done: set[str] = set()
-        if self.done_marker:
-            done = {f.name for f in listed if f.name + DONE_SUFFIX in names}
-        settled = self._tracker.update(listed, done)
-        self._refused = [
-            RefusedFile(f.name, f.size, f.mtime, problems[f.name])
-            for f in settled
-            if f.name in problems
-        ]
-        return [f for f in settled if f.name not in problems]
+        ready, self._refused = settle_listing(
+            self._tracker, listed, names, problems, done_marker=self.done_marker
+        )
+        return ready
 
     def refused(self) -> list[RefusedFile]:
         return list(self._refused)
@@ -194,16 +200,9 @@ class SftpInbox:
         src = posixpath.join(self.inbox, file.name)  # one plain component, checked above
         dst = posixpath.join(self.quarantine_dir, stand_in)
 
-        def op(sftp: paramiko.SFTPClient) -> None:
-            try:
-                sftp.rename(src, dst)
-            except OSError as exc:
-                try:  # repeated after a reconnect: the first attempt may have done it
-                    sftp.stat(dst)
-                except OSError:
-                    raise exc from None
-
-        self.conn.run(op, f"quarantining {printable_name(file.name)}")
+        self.conn.run(
+            lambda sftp: _rename_once(sftp, src, dst), f"quarantining {printable_name(file.name)}"
+        )
         self._tracker.forget(file.name)
         self._refused = [f for f in self._refused if f.name != file.name]
         log.warning("quarantined %s as %s: %s", printable_name(file.name), stand_in, file.reason)
@@ -329,13 +328,7 @@ class SftpInbox:
 
         def op(sftp: paramiko.SFTPClient) -> None:
             _mkdirs(sftp, folder)
-            try:
-                sftp.rename(src, dst)
-            except OSError as exc:
-                try:  # repeated after a reconnect: the first attempt may have done it
-                    sftp.stat(dst)
-                except OSError:
-                    raise exc from None
+            _rename_once(sftp, src, dst)
 
         self.conn.run(op, f"{what} {file.name}")
 
