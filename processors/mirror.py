@@ -3,13 +3,15 @@
 A scheduled step of its own, so that the batch only ever reads the mirror and never
 waits for Amazon (issue 11). Each pass, per seller, in this order:
 
-1. orders that queued lines name but the mirror lacks: getOrders by AmazonOrderIds, 50
-   per call (a line waits for this at most ``spapi.mirror_wait_seconds``); an order
-   Amazon leaves out is recorded as not found;
-2. items, only for partially shipped orders whose queued lines name an item (only there
-   does the check need to know which item is done): getOrderItems;
-3. the incremental read: getOrders with LastUpdatedAfter, page by page (NextToken). A
-   paging cut short keeps its token in the ledger and goes on at the next pass.
+1. the incremental read: getOrders with LastUpdatedAfter, page by page (NextToken), at
+   most every SYNC_EVERY. A paging cut short keeps its token in the ledger and goes on
+   at the next pass. First, because it mirrors 100 orders a call (orders are placed
+   before they ship, so it usually holds a file's orders before the file arrives);
+2. orders that queued lines name but the mirror still lacks: getOrders by
+   AmazonOrderIds, 50 per call (a line waits for this at most
+   ``spapi.mirror_wait_seconds``); an order Amazon leaves out is recorded as not found;
+3. items, only for partially shipped orders whose queued lines name an item (only there
+   does the check need to know which item is done): getOrderItems.
 
 Every call is one the client's rate limiter lets out at once: the step spends what is
 left of the burst and stops, so it never sleeps a minute for getOrders' 0.0167/s.
@@ -65,9 +67,9 @@ def run_mirror(ctx: Context, seller: SellerSettings) -> MirrorResult:
     result = MirrorResult()
     if not ctx.settings.spapi.use_orders_api:
         return result
+    _sync(ctx, seller, result)
     _named(ctx, seller, result)
     _items(ctx, seller, result)
-    _sync(ctx, seller, result)
     return result
 
 

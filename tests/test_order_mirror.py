@@ -38,6 +38,7 @@ def test_the_mirror_holds_what_amazon_shows_of_an_order(world: World) -> None:
 
 
 def test_orders_a_file_names_are_fetched_fifty_per_get_orders_call(world: World) -> None:
+    world.mirror()  # the incremental read is done: new orders wait for the next one
     ids = [f"111-{n:07d}-0000001" for n in range(1, 121)]
     for order_id in ids:
         world.book.add_order(order_id, 1)
