@@ -27,6 +27,7 @@ from typing import IO, Any, TextIO
 
 from feeds.model import LineError, LineWarning
 from processors.convert import FileOutcome
+from processors.problems import ProblemLog
 
 # ---------------------------------------------------------------------------------------
 # Cells and files
@@ -238,21 +239,25 @@ def file_summary_text(outcome: FileOutcome, max_errors: int = 20) -> str:
     )
     if outcome.outputs:
         out.append("  wrote " + ", ".join(str(p) for p in outcome.outputs))
-    shown = outcome.errors.head(max_errors)
-    for e in shown:
-        column = f" [{e.column}]" if e.column else ""
-        value = f" {e.value!r}" if e.value else ""
-        out.append(f"  line {e.line}{column}{value}: {e.reason}")
-    if len(outcome.errors) > len(shown):
-        out.append(f"  ... and {len(outcome.errors) - len(shown)} more errors in the report")
-    warned = outcome.warnings.head(max_errors)
-    for w in warned:
-        column = f" [{w.column}]" if w.column else ""
-        value = f" {w.value!r}" if w.value else ""
-        out.append(f"  warning: line {w.line}{column}{value}: {w.reason}")
-    if len(outcome.warnings) > len(warned):
-        out.append(f"  ... and {len(outcome.warnings) - len(warned)} more warnings in the report")
+    out += _problem_lines(outcome.errors, max_errors, "", "errors")
+    out += _problem_lines(outcome.warnings, max_errors, "warning: ", "warnings")
     return "\n".join(out)
+
+
+def _problem_lines(
+    problems: ProblemLog[LineError] | ProblemLog[LineWarning], most: int, label: str, what: str
+) -> list[str]:
+    """The first ``most`` problems, one line each, and how many more the report holds: the
+    summary stays short for a file with thousands of bad lines."""
+    shown: Sequence[LineError | LineWarning] = problems.head(most)
+    out = []
+    for p in shown:
+        column = f" [{p.column}]" if p.column else ""
+        value = f" {p.value!r}" if p.value else ""
+        out.append(f"  {label}line {p.line}{column}{value}: {p.reason}")
+    if len(problems) > len(shown):
+        out.append(f"  ... and {len(problems) - len(shown)} more {what} in the report")
+    return out
 
 
 # ---------------------------------------------------------------------------------------
