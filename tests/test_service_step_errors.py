@@ -21,6 +21,7 @@ from feeds.errors import ExitCode
 from feeds.simulator import OrderBook, Simulator, start_simulator
 from feeds.spapi.errors import LwaCredentialsError
 from processors.ledger import health
+from processors.ledger.errors import FeedStateError
 from processors.ledger.queries import status_counts
 from processors.ledger.store import Ledger
 from processors.steps import StepRunner
@@ -93,6 +94,25 @@ def test_once_never_exits_0_when_a_step_failed(
     assert outcome.exit == ExitCode.INTERNAL
     shown = CliRunner().invoke(run.app, ["status", "--data-dir", str(var)]).output
     assert "last step error: report at" in shown and "No space left on device" in shown
+
+
+def test_once_never_exits_0_when_the_ledger_refuses_a_step(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    var = tmp_path / "var"
+    write_orders(var / "inbox" / "a.csv", order_lines(1, 2))
+    with service(settings_for(var, sim), sim_secrets(sim)) as svc:
+
+        def refused(*_args: object, **_kw: object) -> object:
+            raise FeedStateError("feed 7 is done; it cannot be prepared again")
+
+        monkeypatch.setattr(svc.ledger, "claim_queued", refused)
+        outcome = svc.run_once(60)
+        counts = status_counts(svc.ledger).counts
+    assert outcome.exit == ExitCode.INTERNAL
+    assert counts["in_queue"] == 2 and counts["error"] == 0  # no line blamed for it
+    shown = CliRunner().invoke(run.app, ["status", "--data-dir", str(var)]).output
+    assert "last step error: batch at" in shown and "feed 7 is done" in shown
 
 
 class FakeClock:
