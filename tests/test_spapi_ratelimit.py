@@ -77,3 +77,19 @@ def test_unusable_rate_header_is_ignored(header: str) -> None:
     limiter = RateLimiter()
     limiter.observe("getFeed", header)
     assert limiter.bucket("getFeed").rate == 2.0
+
+
+def test_available_says_how_many_calls_go_out_now_without_taking_one() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter({"getOrders": UsagePlan(0.0167, 20)}, clock=clock, sleep=clock.sleep)
+    for _ in range(19):
+        limiter.acquire("getOrders")
+    assert limiter.available("getOrders") == pytest.approx(1.0)
+    assert limiter.available("getOrders") == pytest.approx(1.0)
+    clock.now += 60
+    assert limiter.available("getOrders") == pytest.approx(2.0, abs=0.01)
+    assert clock.sleeps == []
+
+
+def test_available_is_unbounded_with_the_limiter_off() -> None:
+    assert RateLimiter(enabled=False).available("getOrders") == float("inf")
