@@ -17,3 +17,10 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, the last an ellipsis when cut: for a
+    place with a fixed width (a stored error, a quoted file name), where excerpt's count of
+    what is left would itself overflow it."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

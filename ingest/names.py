@@ -9,6 +9,8 @@ import re
 import secrets
 from datetime import UTC, date, datetime, timedelta
 
+from feeds.excerpt import clip
+
 #: Suffixes uploaders give a file while it is still being written (WinSCP .filepart,
 #: browsers .crdownload, rsync/our own .tmp, many tools .part).
 PARTIAL_SUFFIXES: tuple[str, ...] = (
@@ -94,7 +96,7 @@ def printable_name(name: str, limit: int = 120) -> str:
     except UnicodeEncodeError:
         shown = name.encode("utf-8", "backslashreplace").decode("utf-8")
     shown = _CONTROL_RE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), shown)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    return clip(shown, limit)
 
 
 def safe_stand_in(name: str) -> str:

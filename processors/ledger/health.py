@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from feeds.excerpt import clip
 from processors.ledger.engine import IMMEDIATE
 from processors.ledger.schema import health
 from processors.ledger.store import Ledger
@@ -54,8 +55,8 @@ def record(
 ) -> Health:
     """Set a component's state; ``since`` moves only when the state changes, so "refused
     since 14:02" stays 14:02 through every retry. An OK keeps the last error for `status`."""
-    if error is not None and len(error) > MAX_ERROR_CHARS:
-        error = error[: MAX_ERROR_CHARS - 1] + "…"
+    if error is not None:
+        error = clip(error, MAX_ERROR_CHARS)
     conn = ledger.engine.connect().execution_options(**{IMMEDIATE: True})
     with conn, conn.begin():
         return _upsert(conn, component, state, now, error)
