@@ -136,23 +136,16 @@ class StepRunner:
         message = self.redact(str(exc))
         delay = self._back_off(step)
         self.login_refused = StepStop(step, exc, exit_code_of(exc))
-        if amazon_refused_login(exc):
-            logs.event(
-                "amazon_login_refused",
-                logging.ERROR,
-                step=step,
-                error=message,
-                retry_in_seconds=round(delay),
-            )
+        by_amazon = amazon_refused_login(exc)
+        logs.event(
+            "amazon_login_refused" if by_amazon else "credentials_refused",
+            logging.ERROR,
+            step=step,
+            error=message,
+            retry_in_seconds=round(delay),
+        )
+        if by_amazon:
             self._record(health.AMAZON_LOGIN, health.REFUSED, message)
-        else:
-            logs.event(
-                "credentials_refused",
-                logging.ERROR,
-                step=step,
-                error=message,
-                retry_in_seconds=round(delay),
-            )
         self._record(health.step_component(step), health.FAILING, message)
 
     def _failed(self, step: str, exc: Exception) -> None:
