@@ -149,8 +149,13 @@ def _browse(
     found = conn.execute(q).all()
     counts = {}
     for s in LineStatus:
+        # Ordered by id so the (status, id) index is walked: a plain LIMIT lets
+        # PostgreSQL pick a sequential scan, which first reads every other status's rows.
         capped = (
-            select(lines.c.id).where(lines.c.status == s.value, *others).limit(COUNT_CAP + 1)
+            select(lines.c.id)
+            .where(lines.c.status == s.value, *others)
+            .order_by(lines.c.id.desc())
+            .limit(COUNT_CAP + 1)
         ).subquery()
         counts[s.value] = conn.execute(select(func.count()).select_from(capped)).scalar_one()
     rows = [
