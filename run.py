@@ -22,7 +22,14 @@ from config.settings import (
     SettingsError,
     load_settings,
 )
-from feeds.errors import ConfigError, ExitCode, ShipfeedError, UsageError, exit_codes_text
+from feeds.errors import (
+    EXIT_CODE_MEANINGS,
+    ConfigError,
+    ExitCode,
+    ShipfeedError,
+    UsageError,
+    exit_codes_text,
+)
 from processors.convert import check_file, convert_file, convert_progress, feed_target
 from processors.reports import file_summary_text, write_file_reports, write_validate_json
 
@@ -555,6 +562,13 @@ def main() -> None:
     except ShipfeedError as exc:  # commands raise these; the exit code travels with them
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # Python itself would end 1, "some lines rejected"
+        # Any other error (a broken ledger file, a bug) is a failure, and a script must not
+        # read it as some lines rejected: show the traceback as typer would, end INTERNAL.
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        meaning = EXIT_CODE_MEANINGS[ExitCode.INTERNAL]
+        typer.echo(f"error: {type(exc).__name__} (traceback above); {meaning}", err=True)
+        sys.exit(ExitCode.INTERNAL)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,7 +50,8 @@ def test_every_error_class_ends_with_a_code_from_the_table() -> None:
 
 
 def test_no_exit_code_has_two_meanings() -> None:
-    values = [int(c) for c in ExitCode]
+    # Iterating an IntEnum hides aliases (a second name for a value): count every name.
+    values = [int(c) for c in ExitCode.__members__.values()]
     assert len(values) == len(set(values))
     assert set(EXIT_CODE_MEANINGS) == set(ExitCode)
 
@@ -83,3 +86,18 @@ def test_wrong_command_line_exits_with_usage_code(args: list[str]) -> None:
 
 def test_unknown_record_is_a_refused_request_not_a_failure() -> None:
     assert UnknownRecord("order", ["1"]).exit_code == ExitCode.REQUEST_REFUSED
+
+
+def test_an_unexpected_error_ends_70_not_1_which_means_lines_were_rejected(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "ledger.sqlite3").write_text("not a database\n")
+    done = subprocess.run(
+        [sys.executable, "run.py", "--data-dir", str(tmp_path), "status"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == ExitCode.INTERNAL, done.stderr
+    assert "not a database" in done.stderr
