@@ -145,10 +145,24 @@ def _run_matrix(tmp: Path, workers: int, ledger_url: str) -> None:
         with _workers(workers, settings, tmp, {**os.environ, **sim_env(sim)}):
             ended = _wait_until_ended(ledger_url, tmp)
         applied = dict(sim.counters.confirmations)
+        faults = dict(sim.counters.faults)
+        throttled = sum(sim.counters.throttled.values())
 
     want = {(order_id(k), item_id(k)): 1 for k in range(1, LINES + 1)}
     assert applied == want, "Amazon applied some line more than once, or never"
     assert ended == {key: "confirmed" for key in want}, "the ledger disagrees with Amazon"
+    _assert_every_fault_was_met(faults, throttled, tmp)
+
+
+def _assert_every_fault_was_met(faults: dict[str, int], throttled: int, tmp: Path) -> None:
+    """A fault the run never met proves nothing: each one happened, as Amazon's side
+    (the simulator's counts) and the workers' logs show."""
+    assert faults.get("corrupt_report:createFeed") == 1, faults
+    assert faults.get("drop_after:createFeed") == 1, faults
+    assert any(k.startswith("error500:") for k in faults), faults
+    assert throttled > 0, "no call was throttled"
+    logs = "".join(p.read_text(errors="replace") for p in tmp.glob("worker*.log"))
+    assert "stuck IN_PROGRESS: polled on" in logs, "no feed stayed in progress past the setting"
 
 
 def test_one_worker_on_sqlite_sends_every_line_once_under_every_fault(tmp_path: Path) -> None:
