@@ -115,3 +115,26 @@ def test_values_that_would_only_fail_later_are_refused_at_start(
 
 def test_log_level_is_taken_in_any_case() -> None:
     assert load_settings(None, log_level="debug").log_level == "DEBUG"
+
+
+def test_settings_are_read_in_one_place() -> None:
+    """Two loaders drift apart (one misses a check, the CLI and the service read other
+    files): only config/settings.py reads TOML and only run.py's loader calls it."""
+    root = Path(__file__).resolve().parents[1]
+    sources = [root / "run.py"] + [
+        path
+        for package in ("config", "console", "feeds", "ingest", "processors")
+        for path in (root / package).rglob("*.py")
+    ]
+    readers = {
+        str(path.relative_to(root))
+        for path in sources
+        if "tomllib" in path.read_text(encoding="utf-8")
+    }
+    callers = {
+        str(path.relative_to(root))
+        for path in sources
+        if "load_settings(" in path.read_text(encoding="utf-8")
+    }
+    assert readers == {"config/settings.py"}
+    assert callers == {"config/settings.py", "run.py"}
