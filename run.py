@@ -393,13 +393,17 @@ def order(
 ) -> None:
     """Every line received for ORDER, with its full history."""
     from processors import operator as op
+    from processors import reconcile
 
     try:
         with _operator_ledger(load(ctx, settings_path, data_dir)) as ledger:
             data = op.order_data(ledger, order_id)
+            facts = reconcile.order_facts(ledger, order_id)
     except ShipfeedError as exc:
         raise _fail(exc) from exc
-    typer.echo(op.dumps(data) if as_json else op.order_text(data))
+    data["on_amazon"] = facts
+    text = "\n".join([op.order_text(data), *reconcile.order_facts_lines(facts)])
+    typer.echo(op.dumps(data) if as_json else text)
 
 
 @app.command()

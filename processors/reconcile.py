@@ -165,3 +165,34 @@ def status_lines(section: dict[str, list[dict[str, object]]]) -> list[str]:
             late = " LATE" if r["late"] else ""
             out.append(f"  {r['order_id']} ship by {when}{late}: {r['reason']}")
     return out
+
+
+def order_facts(ledger: Ledger, order_id: str) -> list[dict[str, object]]:
+    """What the order mirror holds of ``order_id`` (per seller), for `order`."""
+    out: list[dict[str, object]] = []
+    for seller, o in mirror.facts(ledger, order_id):
+        data = asdict(o)
+        data["seller"] = seller
+        out.append(data)
+    return out
+
+
+def order_facts_lines(facts: Sequence[dict[str, object]]) -> list[str]:
+    out: list[str] = []
+    for f in facts:
+        total = f"{f['total_amount']} {f['total_currency']}" if f["total_amount"] else "-"
+        out.append(
+            f"on Amazon ({f['seller']}, as mirrored {f['mirrored_at']}): {f['status']}, "
+            f"ordered {f['purchase_date'] or '-'}, ship by {f['latest_ship_date'] or '-'}, "
+            f"{f['ship_service_level'] or '-'}, total {total}"
+        )
+        items = f["items"]
+        if isinstance(items, list | tuple):
+            for i in items:
+                assert isinstance(i, dict)
+                price = f"{i['price_amount']} {i['price_currency']}" if i["price_amount"] else "-"
+                out.append(
+                    f"  item {i['order_item_id']}: {i['quantity_shipped']} of "
+                    f"{i['quantity_ordered']} shipped, price {price}"
+                )
+    return out

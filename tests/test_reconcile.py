@@ -19,6 +19,8 @@ from processors.reconcile import (
     DUE_CSV,
     DUE_JSON,
     NOT_MENTIONED,
+    order_facts,
+    order_facts_lines,
     run_reconcile,
     status_lines,
     status_section,
@@ -151,3 +153,22 @@ def test_a_due_order_in_no_file_reaches_the_alert_digest_once(
     (message,) = webhook.messages()
     assert "Orders Amazon is waiting for, in no file" in message
     assert O1 in message
+
+
+def test_order_shows_the_mirrored_order_facts_with_item_prices(world: World) -> None:
+    order = world.book.add_order(O1, [(I1, 1), (I2, 2)])
+    order.items[0].quantity_shipped = 1
+    order.refresh_status(datetime.now(UTC))
+    world.drop("f.csv", [row(O1, I2, "2")])
+    world.intake()
+    world.mirror()  # partially shipped with a line naming an item: its items are read
+    (facts,) = order_facts(world.ledger, O1)
+    assert (facts["seller"], facts["status"], facts["total_amount"]) == (
+        "acme",
+        "PartiallyShipped",
+        "59.97",
+    )
+    assert order_facts_lines([facts])[1:] == [
+        f"  item {I1}: 1 of 1 shipped, price 19.99 USD",
+        f"  item {I2}: 0 of 2 shipped, price 39.98 USD",
+    ]

@@ -435,3 +435,17 @@ def due_every_seller(
     )
     with ledger.reading() as conn:
         return [(r["seller"], _order(dict(r), [])) for r in conn.execute(q).mappings()]
+
+
+def facts(ledger: Ledger, order_id: str) -> list[tuple[str, MirroredOrder]]:
+    """(seller, order) for every seller's mirrored copy of ``order_id``, with its items
+    when current: the order facts an operator sees next to the order's lines."""
+    with ledger.reading() as conn:
+        rows = [
+            dict(r)
+            for r in conn.execute(select(orders).where(orders.c.order_id == order_id)).mappings()
+        ]
+    return [
+        (r["seller"], read(ledger, r["seller"], r["marketplace_id"], [order_id])[order_id])
+        for r in rows
+    ]
