@@ -145,6 +145,22 @@ def test_correct_command_queues_the_conflict_as_a_correction(
     assert f"tracking {FIXED} replaces {UPS}" in r.output
 
 
+def test_correct_command_on_an_order_with_nothing_to_correct_is_a_refused_request(
+    world_factory: Callable[..., World], tmp_path: Path
+) -> None:
+    """65 like an unknown order: 70 would tell the operator a step failed (ledger, bug)."""
+    w = world_factory()
+    w.order(ORDER, [(ITEM, 1)])
+    w.drop("monday.csv", [row(ORDER, ITEM, "1")])
+    w.intake()
+    settings = tmp_path / "settings.toml"
+    url = w.ledger.engine.url.render_as_string(hide_password=False)
+    settings.write_text(f"ledger_url = {json.dumps(url)}\n")
+    r = CliRunner().invoke(run.app, ["correct", ORDER, "--settings", str(settings)])
+    assert r.exit_code == 65, r.output
+    assert f"nothing to correct for order {ORDER}" in r.output
+
+
 def test_correct_command_needs_an_order_or_a_line(tmp_path: Path) -> None:
     r = CliRunner().invoke(run.app, ["correct", "--data-dir", str(tmp_path)])
     assert r.exit_code == 64 and "name an ORDER or a --line ID" in r.output

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from feeds.errors import ExitCode
 from processors.ledger.correctionmark import is_correction
 from processors.ledger.errors import LedgerError, UnknownRecord
 from processors.ledger.records import LineRow
@@ -37,7 +38,12 @@ S = LineStatus
 
 
 class NothingToCorrect(LedgerError):
-    """The order or line named has no line waiting to be sent as a correction."""
+    """The order or line named has no line waiting to be sent as a correction.
+
+    A refused request like an unknown order, not a failed step: the ledger is fine.
+    """
+
+    exit_code = ExitCode.REQUEST_REFUSED
 
 
 @dataclass(frozen=True, slots=True)
