@@ -153,6 +153,24 @@ def test_an_error_that_is_not_amazons_verdict_never_puts_lines_in_error(
 
 
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_a_bug_inside_a_batch_leaves_every_claimed_line_queued(
+    world_factory: Callable[..., World],
+) -> None:
+    """A plain Python error is no ShipfeedError, so the list above does not hold it."""
+    w = world_factory(spapi=NO_LOOKUPS)
+    _three_orders(w)
+
+    def broken(*_a: Any, **_k: Any) -> str:
+        raise TypeError("a bug staged by the test")
+
+    w.ctx.client.feeds.create_feed = broken  # type: ignore[method-assign]
+    with pytest.raises(TypeError):
+        w.batch()
+    assert _queued_untouched(w)
+    assert _feed_states(w) == [FeedState.UPLOADED]
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
 def test_a_400_on_create_feed_document_is_our_request_not_a_verdict(
     world_factory: Callable[..., World],
 ) -> None:
