@@ -33,6 +33,7 @@ from processors.ledger import orders as mirror
 from processors.ledger.errors import LedgerError
 from processors.ledger.orders import MirroredOrder
 from processors.ledger.records import LineRow
+from processors.ledger.shipmethods import fill_ship_methods
 
 log = logging.getLogger(__name__)
 
@@ -59,22 +60,31 @@ def check_orders(ctx: Context, seller: SellerSettings, rows: Sequence[LineRow]) 
     known = mirror.read(ctx.ledger, seller.name, market, by_order)
     absent = mirror.not_found(ctx.ledger, seller.name, market, set(by_order) - set(known))
     waited_enough = ctx.clock() - timedelta(seconds=ctx.settings.spapi.mirror_wait_seconds)
+    methods: dict[int, str] = {}
     for order_id, order_rows in by_order.items():
         order = known.get(order_id)
         if order is not None:
-            _apply(ctx, order, order_rows, result)
+            _apply(ctx, order, order_rows, result, methods)
         elif order_id in absent:
             result.unknown += len(order_rows)
         elif max(r.status_changed_at for r in order_rows) > waited_enough:
             result.deferred.add(order_id)
         else:
             result.unchecked += len(order_rows)
+    if methods:
+        result.ship_methods_filled = fill_ship_methods(ctx.ledger, methods)
     if result.unchecked:
         log.info("%s: %d line(s) sent without the order mirror", seller.name, result.unchecked)
     return result
 
 
-def _apply(ctx: Context, order: MirroredOrder, rows: list[LineRow], result: CheckResult) -> None:
+def _apply(
+    ctx: Context,
+    order: MirroredOrder,
+    rows: list[LineRow],
+    result: CheckResult,
+    methods: dict[int, str],
+) -> None:
     ledger = ctx.ledger
     ids = [r.id for r in rows]
     if order.status == "Canceled":
@@ -98,11 +108,7 @@ def _apply(ctx: Context, order: MirroredOrder, rows: list[LineRow], result: Chec
     if level:
         for r in sendable:
             if r.tracking_number and not r.ship_method:
-                try:
-                    ledger.set_ship_method(r.id, level)
-                    result.ship_methods_filled += 1
-                except LedgerError as exc:  # taken into a feed by another worker meanwhile
-                    log.info("line %d: ship method not filled: %s", r.id, exc)
+                methods[r.id] = level  # filled together, in one transaction
 
 
 def _safely(mark: Callable[[list[int], str], None], ids: list[int], message: str) -> bool:

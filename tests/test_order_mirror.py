@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from ledger_db import order, queued_feed, ship, take_in
 from lifecycle_support import World, row
 
 from feeds.spapi.orders import Money, Order
 from processors.batcher import run_batch
 from processors.ledger import orders as mirror
+from processors.ledger.shipmethods import fill_ship_methods
 from processors.ledger.store import Ledger
 from processors.mirror import SYNC_EVERY
 
@@ -169,3 +171,15 @@ def test_saving_an_order_again_keeps_one_row_with_amazons_latest_answer(ledger: 
     assert [(o.status, o.last_update_date) for o in got.values()] == [
         ("Canceled", t + timedelta(hours=1))
     ]
+
+
+def test_ship_methods_are_filled_only_on_lines_still_queued_and_unreserved(
+    ledger: Ledger,
+) -> None:
+    take_in(ledger, [ship(2, order(1))], name="a.csv")
+    _, reserved = queued_feed(ledger)
+    take_in(ledger, [ship(2, order(2))], name="b.csv")
+    (free,) = [ln.id for ln in ledger.queued_lines("acme", 10) if ln.id not in reserved]
+    filled = fill_ship_methods(ledger, {reserved[0]: "Std US D2D Dom", free: "Std US D2D Dom"})
+    assert filled == 1
+    assert [ln.ship_method for ln in ledger.lines([reserved[0], free])] == [None, "Std US D2D Dom"]
