@@ -2,49 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from config.settings import SellerSettings
 from console.api.access import caller
 from console.api.errors import ApiError
+from console.api.payload import SCHEMA, parse_shipments
 from console.api.views import file_json, verdict_json
 from console.state import ConsoleState, state
 from processors.apiintake import KeyReused, take_in_posted
 
 router = APIRouter()
 
-#: Lines per POST at most: one POST is one ledger transaction, as one file is.
-MAX_LINES = 100_000
 _KEY = re.compile(r"[A-Za-z0-9._:-]{1,100}")
-
-
-class ShipmentIn(BaseModel):
-    """One line, with the fields of a seller's file. Each is checked by the same rules
-    as a file's cell (feeds/rules.py): a bad value rejects the line, not the request."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    order_id: str | None = None
-    order_item_id: str | None = None
-    quantity: int | str | None = None
-    ship_date: str | None = None
-    carrier_code: str | None = None
-    carrier_name: str | None = None
-    tracking_number: str | None = None
-    ship_method: str | None = None
-
-
-class ShipmentsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    shipments: list[ShipmentIn] = Field(min_length=1, max_length=MAX_LINES)
 
 
 @router.post(
@@ -52,13 +29,16 @@ class ShipmentsIn(BaseModel):
     summary="Queue shipments for confirmation, as an uploaded file would",
     responses={200: {"description": "Seen before: the first answer again"}},
     status_code=201,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": SCHEMA}}}
+    },
 )
-def post_shipments(
-    payload: ShipmentsIn,
+async def post_shipments(
+    request: Request,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     seller: SellerSettings = Depends(caller),
     st: ConsoleState = Depends(state),
-) -> JSONResponse:
+) -> Response:
     if idempotency_key is None:
         raise ApiError(
             400,
@@ -73,13 +53,19 @@ def post_shipments(
             "1 to 100 letters, digits, '.', '_', ':' or '-'",
             "Idempotency-Key",
         )
-    records = [s.model_dump() for s in payload.shipments]
-    # The canonical form, not the bytes: a retry that serialises the same lines otherwise
-    # (key order, spacing) is still the same POST.
-    body = json.dumps(records, sort_keys=True, separators=(",", ":")).encode()
+    body = await request.body()
+    records = parse_shipments(body)
     try:
-        got = take_in_posted(
-            st.ledger, st.settings, seller, idempotency_key, body, records, datetime.now(UTC)
+        # A retry sends the same bytes; the ledger work runs off the event loop.
+        got = await run_in_threadpool(
+            take_in_posted,
+            st.ledger,
+            st.settings,
+            seller,
+            idempotency_key,
+            body,
+            records,
+            datetime.now(UTC),
         )
     except KeyReused:
         raise ApiError(
@@ -99,4 +85,6 @@ def post_shipments(
             f"the same lines were posted as {got.duplicate_of.name}; nothing was queued again"
         )
     fresh = not got.replayed and got.duplicate_of is None
-    return JSONResponse(answer, status_code=201 if fresh else 200)
+    return Response(
+        orjson.dumps(answer), status_code=201 if fresh else 200, media_type="application/json"
+    )
