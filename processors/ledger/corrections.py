@@ -29,10 +29,11 @@ from sqlalchemy import Connection, select, update
 from feeds.errors import ExitCode
 from processors.ledger.correctionmark import is_correction
 from processors.ledger.errors import LedgerError, UnknownRecord
+from processors.ledger.moves import Move
 from processors.ledger.records import LineRow
 from processors.ledger.schema import files, lines
 from processors.ledger.statuses import FileStatus, LineStatus
-from processors.ledger.store import Ledger, _Move
+from processors.ledger.store import Ledger
 
 S = LineStatus
 
@@ -119,7 +120,7 @@ def request_correction(
                 "confirmShipment in the next batch"
             )
             values = (("feed_id", None), ("message_id", None), ("result_code", None))
-            moves.append(_Move(r, S.IN_QUEUE, msg, None, values, actor))
+            moves.append(Move(r, S.IN_QUEUE, msg, None, values, actor))
         ledger._move(conn, moves)
         ids = [r["id"] for r in todo]
     return ledger.lines(ids)
@@ -147,7 +148,7 @@ class CorrectionClaim:
         old = c.package[0].tracking_number or "-"
         msg = f"corrected on Amazon: {how}; tracking {new} replaces {old}"
         rows = self._ledger._lines_by_id(self._conn, [ln.id for ln in c.lines])
-        self._ledger._move(self._conn, [_Move(r, S.CONFIRMED, msg) for r in rows])
+        self._ledger._move(self._conn, [Move(r, S.CONFIRMED, msg) for r in rows])
         first = c.lines[0]
         with_file = self._conn.execute(
             select(files.c.name).where(files.c.id == first.file_id)
@@ -174,7 +175,7 @@ class CorrectionClaim:
         """Amazon refused the correction: its lines -> error, resendable by an operator."""
         rows = self._ledger._lines_by_id(self._conn, [ln.id for ln in c.lines])
         vals = (("result_code", code),) if code else ()
-        self._ledger._move(self._conn, [_Move(r, S.ERROR, message, None, vals) for r in rows])
+        self._ledger._move(self._conn, [Move(r, S.ERROR, message, None, vals) for r in rows])
 
 
 def pending_corrections_query(seller: str) -> Any:

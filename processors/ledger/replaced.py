@@ -17,9 +17,10 @@ from typing import Any
 
 from sqlalchemy import and_, select
 
+from processors.ledger.moves import Move
 from processors.ledger.schema import files, lines
 from processors.ledger.statuses import LineStatus
-from processors.ledger.store import Ledger, _Move
+from processors.ledger.store import Ledger
 
 S = LineStatus
 _FAILED = [S.ERROR.value, S.NEEDS_ATTENTION.value]
@@ -60,7 +61,7 @@ def supersede_replaced(ledger: Ledger, file_id: int) -> list[int]:
             if m["order_item_id"] == m["new_item"] and m["id"] not in found:
                 found[m["id"]] = dict(m)
         moves = [
-            _Move(
+            Move(
                 r,
                 S.SUPERSEDED,
                 f"superseded by the corrected line {r['new_line_no']} of {r['new_file']} for "

@@ -22,20 +22,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    CursorResult,
     Engine,
     Select,
     bindparam,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -45,6 +42,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from feeds.model import LineError, Shipment
 from processors.ledger import migrate
+from processors.ledger.base import LedgerBase, inserted_id, utcnow
 from processors.ledger.correctionmark import is_correction
 from processors.ledger.engine import IMMEDIATE, make_engine
 from processors.ledger.errors import (
@@ -58,6 +56,7 @@ from processors.ledger.errors import (
 )
 from processors.ledger.fileintake import FileIntake
 from processors.ledger.lock import InstanceLock
+from processors.ledger.moves import ID_CHUNK, MOVE_COLUMNS, Move
 from processors.ledger.records import (
     DuplicateFile,
     FeedRow,
@@ -67,44 +66,21 @@ from processors.ledger.records import (
     ResendResult,
 )
 from processors.ledger.resendrules import resend_blockers
-from processors.ledger.schema import events, feeds, files, lines
-from processors.ledger.statuses import FeedState, FileStatus, LineStatus, check_transition
+from processors.ledger.schema import feeds, files, lines
+from processors.ledger.statuses import FeedState, FileStatus, LineStatus
 
 S = LineStatus
 F = FeedState
-_ID_CHUNK = 5_000  # ids per IN (...) list: under every backend's bind parameter limit
-_ALIKE_MIN = 50  # lines making the same change: from here on, set-based statements pay
 #: A feed's columns but its content: the XML (up to feed.max_bytes) is read only where it
 #: is sent. Read with every poll and every step, 30-odd stored feeds of 10 MB each made
 #: the tracker read hundreds of MB per pass, and grew the heap by as much.
 _FEED_META = [c for c in feeds.c if c.name != "content"]
-#: What _move reads of a line (and _requeue, for a resend's count).
-_MOVE_COLUMNS = ("id", "order_id", "status", "attempts", "feed_id")
+#: Kept under their old names for the modules beside the store that import them here.
+_Move = Move
+_MOVE_COLUMNS = MOVE_COLUMNS
 
 
-def _pk(result: CursorResult[Any]) -> int:
-    pk = result.inserted_primary_key
-    assert pk is not None
-    return int(pk[0])
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class _Move:
-    """One status change of one line, with the other columns that change with it."""
-
-    line: Mapping[str, Any]
-    to: LineStatus
-    message: str | None
-    feed_id: int | None = None  # for the event: the feed this change concerns
-    values: tuple[tuple[str, Any], ...] = ()
-    actor: str | None = None  # for the event: the console account that asked for it
-
-
-class Ledger:
+class Ledger(LedgerBase):
     """The single source of truth for files, order lines, feeds and their history."""
 
     def __init__(
@@ -114,9 +90,7 @@ class Ledger:
         max_resends: int = 3,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.engine = engine
-        self.max_resends = max_resends
-        self.clock = clock
+        super().__init__(engine, max_resends=max_resends, clock=clock)
         self._instance_lock: InstanceLock | None = None
 
     # -- opening ----------------------------------------------------------------------
@@ -145,10 +119,6 @@ class Ledger:
                 hint="check ledger_url and that the database server is running",
             ) from exc
         return cls(engine, max_resends=max_resends, clock=clock)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
 
     def acquire_instance_lock(self) -> InstanceLock | None:
         """Refuse (AlreadyRunning) if another instance holds this SQLite ledger file.
@@ -180,148 +150,6 @@ class Ledger:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    # -- transactions -----------------------------------------------------------------
-
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """A read-only transaction (a consistent snapshot on PostgreSQL; WAL on SQLite)."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
-
-    @contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        conn = self.engine.connect().execution_options(**{IMMEDIATE: True})
-        with conn, conn.begin():
-            yield conn
-
-    def _lock(self, q: Select[Any]) -> Select[Any]:
-        """Row locks for a read-then-write; SQLite's IMMEDIATE transaction already is one."""
-        return q if self.is_sqlite else q.with_for_update()
-
-    def _lines_by_id(
-        self,
-        conn: Connection,
-        ids: Iterable[int],
-        *,
-        lock: bool = True,
-        columns: Sequence[str] | None = None,
-    ) -> list[dict[str, Any]]:
-        """``columns``: only these (and id), where the caller needs no more: converting
-        every column of 30,000 rows (three datetimes each) costs more than reading them."""
-        wanted = sorted(set(ids))
-        out: list[dict[str, Any]] = []
-        cols = [lines.c.id, *(lines.c[c] for c in columns if c != "id")] if columns else [lines]
-        for i in range(0, len(wanted), _ID_CHUNK):
-            q = select(*cols).where(lines.c.id.in_(wanted[i : i + _ID_CHUNK])).order_by(lines.c.id)
-            out.extend(dict(r) for r in conn.execute(self._lock(q) if lock else q).mappings())
-        missing = set(wanted) - {r["id"] for r in out}
-        if missing:
-            raise UnknownRecord("order line", sorted(missing))
-        return out
-
-    def _move(self, conn: Connection, moves: Sequence[_Move]) -> None:
-        """Apply status changes and write their events, in the caller's transaction.
-
-        The only place a line's status changes: every change is checked against the
-        status table and leaves an event row.
-        """
-        if not moves:
-            return
-        now = self.clock()
-        alike: dict[tuple[Any, ...], list[_Move]] = {}
-        odd: list[_Move] = []
-        for m in moves:
-            check_transition(m.line["id"], m.line["order_id"], m.line["status"], m.to)
-            key = (m.line["status"], m.to, m.message, m.feed_id, m.values, m.actor)
-            try:
-                alike.setdefault(key, []).append(m)
-            except TypeError:  # an unhashable value: one row at a time below
-                odd.append(m)
-        for (frm, to, message, feed_id, values, actor), group in alike.items():
-            ids = [m.line["id"] for m in group]
-            if len(group) < _ALIKE_MIN or len(set(ids)) != len(ids):
-                odd.extend(group)
-            else:
-                self._move_alike(conn, ids, frm, to, message, feed_id, values, now, actor)
-        self._move_each(conn, odd, now)
-
-    def _move_alike(
-        self,
-        conn: Connection,
-        ids: list[int],
-        frm: str,
-        to: LineStatus,
-        message: str | None,
-        feed_id: int | None,
-        values: tuple[tuple[str, Any], ...],
-        now: datetime,
-        actor: str | None = None,
-    ) -> None:
-        """Lines making the very same change (a whole feed submitted or confirmed) in one
-        set-based UPDATE and one INSERT ... SELECT per id chunk: the per-row parameter
-        sets of executemany cost more than the database's work at 30,000 lines a feed."""
-        vals = dict(values)
-        vals.update(status=to.value, message=message, status_changed_at=now, updated_at=now)
-        event_cols = ["line_id", "at", "from_status", "to_status", "feed_id", "message", "actor"]
-        for i in range(0, len(ids), _ID_CHUNK):
-            part = ids[i : i + _ID_CHUNK]
-            conn.execute(
-                insert(events).from_select(
-                    event_cols,
-                    select(
-                        lines.c.id,
-                        literal(now, events.c.at.type),
-                        literal(str(frm), events.c.from_status.type),
-                        literal(to.value, events.c.to_status.type),
-                        literal(feed_id, events.c.feed_id.type),
-                        literal(message, events.c.message.type),
-                        literal(actor, events.c.actor.type),
-                    )
-                    .where(lines.c.id.in_(part))
-                    .order_by(lines.c.id),
-                )
-            )
-            conn.execute(update(lines).where(lines.c.id.in_(part)).values(**vals))
-
-    def _move_each(self, conn: Connection, moves: Sequence[_Move], now: datetime) -> None:
-        """The general case: one parameter set per line, grouped by the columns changed."""
-        if not moves:
-            return
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        history: list[dict[str, Any]] = []
-        for m in moves:
-            frm = m.line["status"]
-            vals = dict(m.values)
-            vals.update(status=m.to.value, message=m.message, status_changed_at=now)
-            vals["updated_at"] = now
-            keys = tuple(sorted(vals))
-            groups.setdefault(keys, []).append(
-                {"b_id": m.line["id"], **{f"b_{k}": v for k, v in vals.items()}}
-            )
-            history.append(
-                {
-                    "line_id": m.line["id"],
-                    "at": now,
-                    "from_status": frm,
-                    "to_status": m.to.value,
-                    "feed_id": m.feed_id,
-                    "message": m.message,
-                    "actor": m.actor,
-                }
-            )
-        for keys, params in groups.items():
-            stmt = (
-                update(lines)
-                .where(lines.c.id == bindparam("b_id"))
-                .values({k: bindparam(f"b_{k}") for k in keys})
-            )
-            for i in range(0, len(params), _ID_CHUNK):
-                conn.execute(
-                    stmt.execution_options(synchronize_session=False), params[i : i + _ID_CHUNK]
-                )
-        for i in range(0, len(history), _ID_CHUNK):
-            conn.execute(insert(events), history[i : i + _ID_CHUNK])
 
     # -- intake -----------------------------------------------------------------------
 
@@ -370,7 +198,7 @@ class Ledger:
                 select(files).where(files.c.seller == seller, files.c.sha256 == sha256)
             ).first()
             if found is None:
-                row["id"] = _pk(conn.execute(insert(files).values(**row)))
+                row["id"] = inserted_id(conn.execute(insert(files).values(**row)))
         except IntegrityError:
             found = None
             tx.rollback()
@@ -536,7 +364,7 @@ class Ledger:
                 hint="claim the queue again and rebuild the feed",
             )
         now = self.clock()
-        feed_id = _pk(
+        feed_id = inserted_id(
             conn.execute(
                 insert(feeds).values(
                     seller=seller,
@@ -556,8 +384,8 @@ class Ledger:
             .where(lines.c.id == bindparam("b_id"))
             .values(feed_id=feed_id, message_id=bindparam("b_msg"), updated_at=now)
         )
-        for i in range(0, len(params), _ID_CHUNK):
-            conn.execute(stmt, params[i : i + _ID_CHUNK])
+        for i in range(0, len(params), ID_CHUNK):
+            conn.execute(stmt, params[i : i + ID_CHUNK])
         return feed_id
 
     def _feed_for_update(self, conn: Connection, feed_id: int) -> dict[str, Any]:
@@ -632,9 +460,9 @@ class Ledger:
                     updated_at=now,
                 )
             )
-            rows = self._feed_lines(conn, feed_id, [S.IN_QUEUE], columns=_MOVE_COLUMNS)
+            rows = self._feed_lines(conn, feed_id, [S.IN_QUEUE], columns=MOVE_COLUMNS)
             msg = f"sent in feed {feed_id} (Amazon feed {amazon_feed_id})"
-            self._move(conn, [_Move(r, S.SUBMITTED, msg, feed_id) for r in rows])
+            self._move(conn, [Move(r, S.SUBMITTED, msg, feed_id) for r in rows])
             return [r["id"] for r in rows]
 
     def _feed_lines(
@@ -767,12 +595,12 @@ class Ledger:
             f = self._feed_for_update(conn, feed_id)
             if f["state"] not in (F.PREPARED, F.UPLOADED, F.CREATED):
                 raise FeedStateError(f"feed {feed_id} is already {f['state']}")
-            rows = self._feed_lines(conn, feed_id, [S.IN_QUEUE, S.SUBMITTED], columns=_MOVE_COLUMNS)
+            rows = self._feed_lines(conn, feed_id, [S.IN_QUEUE, S.SUBMITTED], columns=MOVE_COLUMNS)
             reserved = [r["id"] for r in rows if r["status"] == S.IN_QUEUE]
-            for i in range(0, len(reserved), _ID_CHUNK):
+            for i in range(0, len(reserved), ID_CHUNK):
                 conn.execute(
                     update(lines)
-                    .where(lines.c.id.in_(reserved[i : i + _ID_CHUNK]))
+                    .where(lines.c.id.in_(reserved[i : i + ID_CHUNK]))
                     .values(feed_id=None, message_id=None, updated_at=self.clock())
                 )
             sent = [r for r in rows if r["status"] == S.SUBMITTED]
@@ -792,29 +620,6 @@ class Ledger:
                     updated_at=now,
                 )
             )
-
-    def _requeue(
-        self,
-        r: Mapping[str, Any],
-        why: str,
-        feed_id: int | None,
-        *,
-        force: bool = False,
-        actor: str | None = None,
-    ) -> _Move:
-        """Back to the queue with one more attempt, or needs_attention past the limit."""
-        if r["attempts"] >= self.max_resends and not force:
-            msg = f"{why}; already resent {r['attempts']} times, needs attention"
-            return _Move(r, S.NEEDS_ATTENTION, msg, feed_id, actor=actor)
-        n = r["attempts"] + 1
-        return _Move(
-            r,
-            S.IN_QUEUE,
-            f"{why}; back in the queue (resend {n})",
-            feed_id,
-            (("attempts", n), ("feed_id", None), ("message_id", None), ("result_code", None)),
-            actor,
-        )
 
     # -- operator actions -------------------------------------------------------------
 
@@ -860,8 +665,8 @@ class Ledger:
         with self._writing() as conn:
             ids: set[int] = set(line_ids)
             order_list = sorted(set(order_ids))
-            for i in range(0, len(order_list), _ID_CHUNK):
-                q = select(lines.c.id).where(lines.c.order_id.in_(order_list[i : i + _ID_CHUNK]))
+            for i in range(0, len(order_list), ID_CHUNK):
+                q = select(lines.c.id).where(lines.c.order_id.in_(order_list[i : i + ID_CHUNK]))
                 if seller is not None:
                     q = q.where(lines.c.seller == seller)
                 ids.update(conn.execute(q).scalars())
@@ -877,7 +682,7 @@ class Ledger:
                 ids |= stuck
             if order_list and not ids:
                 raise UnknownRecord("order", order_list)
-            moves: list[_Move] = []
+            moves: list[Move] = []
             rows = self._lines_by_id(conn, ids)
             if seller is not None and (other := [r["id"] for r in rows if r["seller"] != seller]):
                 raise UnknownRecord("order line", other)
@@ -952,7 +757,7 @@ class Ledger:
                     c["id"], order_id, c["status"], S.CANCELLED, "Amazon already has it shipped"
                 )
             self._move(
-                conn, [_Move(r, S.CANCELLED, "cancelled by the seller", actor=actor) for r in todo]
+                conn, [Move(r, S.CANCELLED, "cancelled by the seller", actor=actor) for r in todo]
             )
             return [r["id"] for r in todo]
 
@@ -992,7 +797,7 @@ class Ledger:
                     f"it is reserved in feed {r['feed_id']}, about to be sent",
                 )
         vals: tuple[tuple[str, Any], ...] = (("result_code", code),) if code else ()
-        self._move(conn, [_Move(r, to, message, r["feed_id"], vals) for r in rows])
+        self._move(conn, [Move(r, to, message, r["feed_id"], vals) for r in rows])
 
     def set_ship_method(self, line_id: int, method: str | None) -> None:
         """Fill in the order's original ship method before the line is sent."""
@@ -1014,10 +819,6 @@ class Ledger:
             .where(lines.c.id == line_id)
             .values(ship_method=method, updated_at=self.clock())
         )
-
-    def lines(self, line_ids: Iterable[int]) -> list[LineRow]:
-        with self.reading() as conn:
-            return [LineRow.from_mapping(r) for r in self._lines_by_id(conn, line_ids, lock=False)]
 
     # -- direct path (Orders API confirmShipment, no feed) ----------------------------
     # in_queue -> confirmed / error are already in the status table (statuses.ALLOWED):

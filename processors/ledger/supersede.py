@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select, update
 
+from processors.ledger.moves import Move
 from processors.ledger.records import LineRow
 from processors.ledger.schema import files, lines
 from processors.ledger.statuses import LineStatus
@@ -23,18 +24,16 @@ if TYPE_CHECKING:
 
 def supersede(ledger: Ledger, conn: Connection, pairs: Sequence[tuple[LineRow, LineRow]]) -> None:
     """Each (earlier, later) pair: the earlier queued line -> superseded by the later one."""
-    from processors.ledger.store import _Move
-
     if not pairs:
         return
     ids = {r.file_id for pair in pairs for r in pair}
     names = dict(conn.execute(select(files.c.id, files.c.name).where(files.c.id.in_(ids))).all())
     rows = {r["id"]: r for r in ledger._lines_by_id(conn, [e.id for e, _ in pairs])}
-    moves: list[_Move] = []
+    moves: list[Move] = []
     latest_for: dict[int, LineRow] = {}
     for earlier, later in pairs:
         moves.append(
-            _Move(
+            Move(
                 rows[earlier.id],
                 LineStatus.SUPERSEDED,
                 f"superseded by line {later.line} of {names[later.file_id]} (tracking "

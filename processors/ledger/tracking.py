@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from processors.ledger.errors import FeedStateError, IncompleteOutcomes, LedgerError
+from processors.ledger.moves import MOVE_COLUMNS, Move
 from processors.ledger.records import Outcome
 from processors.ledger.schema import events, feeds, lines
 from processors.ledger.statuses import FeedState, LineStatus
 
 if TYPE_CHECKING:
-    from processors.ledger.store import Ledger, _Move
+    from processors.ledger.store import Ledger
 
 S = LineStatus
 F = FeedState
@@ -191,9 +192,7 @@ def apply_report(
                 f"feed {feed_id} is {f['state']}; only a feed Amazon may still apply takes a report"
             )
         created = f["state"] == F.CREATED
-        from processors.ledger.store import _MOVE_COLUMNS
-
-        rows = ledger._feed_lines(conn, feed_id, [S.SUBMITTED], columns=_MOVE_COLUMNS)
+        rows = ledger._feed_lines(conn, feed_id, [S.SUBMITTED], columns=MOVE_COLUMNS)
         given = {k: Outcome(*v) for k, v in outcomes.items()}
         other = Outcome(*others) if others else None
         for o in [*given.values(), *([other] if other else [])]:
@@ -210,7 +209,7 @@ def apply_report(
                 f"(e.g. line {missing[0]}); nothing was recorded",
                 hint="pass others= for the lines the processing report does not list",
             )
-        moves: list[_Move] = []
+        moves: list[Move] = []
         here = {r["id"] for r in rows}
         left = 0
         for r in rows:
@@ -248,26 +247,22 @@ def apply_report(
         )
 
 
-def _line_move(ledger: Ledger, r: Mapping[str, Any], o: Outcome, feed_id: int) -> _Move:
-    from processors.ledger.store import _Move
-
+def _line_move(ledger: Ledger, r: Mapping[str, Any], o: Outcome, feed_id: int) -> Move:
     to = S(o.status)
     if to == S.IN_QUEUE:
         # Amazon did not apply it (checked on Amazon): a resend, counted as one.
         return ledger._requeue(r, o.message or "not applied by Amazon", feed_id)
-    return _Move(r, to, o.message, feed_id, (("result_code", o.code),))
+    return Move(r, to, o.message, feed_id, (("result_code", o.code),))
 
 
 def _late(
     ledger: Ledger, conn: Connection, feed_id: int, given: Mapping[int, Outcome]
-) -> list[_Move]:
+) -> list[Move]:
     """Confirmations for lines that left the feed while Amazon still had it: Amazon applied
     them, so they are confirmed wherever they are now, unless they are in a feed being
     sent right now (prepared/uploaded: that feed's report, or its check, will say)."""
-    from processors.ledger.store import _Move
-
     late = [k for k, o in given.items() if o.status == S.CONFIRMED]
-    moves: list[_Move] = []
+    moves: list[Move] = []
     if not late:
         return moves
     for r in ledger._lines_by_id(conn, late):
@@ -276,5 +271,5 @@ def _late(
             o = given[r["id"]]
             msg = f"confirmed by Amazon in feed {feed_id}, which it applied late"
             vals = (("result_code", o.code), ("feed_id", feed_id))
-            moves.append(_Move(r, S.CONFIRMED, msg, feed_id, vals))
+            moves.append(Move(r, S.CONFIRMED, msg, feed_id, vals))
     return moves

@@ -17,9 +17,10 @@ from datetime import timedelta
 
 from sqlalchemy import and_, exists, select
 
+from processors.ledger.moves import Move
 from processors.ledger.schema import lines, order_items, order_sync, orders
 from processors.ledger.statuses import LineStatus
-from processors.ledger.store import Ledger, _Move
+from processors.ledger.store import Ledger
 
 S = LineStatus
 REASON = "Amazon still shows this unshipped"
@@ -71,5 +72,5 @@ def mark_still_unshipped(
             return []
         q = q.where(lines.c.status_changed_at <= synced_at - after)
         rows = [dict(r) for r in conn.execute(ledger._lock(q)).mappings()]
-        ledger._move(conn, [_Move(r, S.NEEDS_ATTENTION, REASON) for r in rows])
+        ledger._move(conn, [Move(r, S.NEEDS_ATTENTION, REASON) for r in rows])
     return [r["id"] for r in rows]
