@@ -7,8 +7,9 @@ return them without I/O, and so that the ledger can store them field by field.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
+from typing import Final
 
 #: The canonical names of the input columns. Readers map a file's headers onto these;
 #: rules read cells by these names; error reports name the column as the file spelt it.
@@ -23,6 +24,22 @@ FIELDS: tuple[str, ...] = (
     "ship_method",
 )
 REQUIRED_FIELDS: tuple[str, ...] = ("order_id", "ship_date")
+
+#: The one field order of a validated shipment, wherever it travels (Shipment after its
+#: line, feeds.packages.Row, Package and CompactPackage before their items): the fields
+#: that make a package first (order, carrier, tracking, method, date), then the item.
+SHIPMENT_FIELDS: tuple[str, ...] = (
+    "order_id",
+    "carrier_code",
+    "carrier_name",
+    "tracking_number",
+    "ship_method",
+    "ship_date",
+    "order_item_id",
+    "quantity",
+)
+#: How many leading SHIPMENT_FIELDS make the package key (lines equal on them share a box).
+PACKAGE_KEY_LEN: Final = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +89,23 @@ class RowChunk:
 
 @dataclass(frozen=True, slots=True)
 class Shipment:
-    """One validated input line: an order (or one item of it) shipped in one package."""
+    """One validated input line: an order (or one item of it) shipped in one package.
+
+    Fields in SHIPMENT_FIELDS order (after ``line``), the one order every shape of a
+    shipment uses (feeds.packages.Row, Package, CompactPackage); keyword-only past the
+    order id, so no caller depends on positions.
+    """
 
     line: int
     order_id: str
-    ship_date: datetime  # timezone-aware
-    order_item_id: str | None = None  # None: confirm the whole order
-    quantity: int | None = None  # None: all units of the item
+    _: KW_ONLY
     carrier_code: str | None = None  # one of Amazon's CarrierCode values
     carrier_name: str | None = None  # free text, sent when the carrier has no code
     tracking_number: str | None = None  # normalised: no spaces/dashes, upper-case
     ship_method: str | None = None  # sent only together with a tracking number
+    ship_date: datetime  # timezone-aware
+    order_item_id: str | None = None  # None: confirm the whole order
+    quantity: int | None = None  # None: all units of the item
 
     @property
     def package_key(self) -> tuple[str, str | None, str | None, str | None]:
@@ -105,11 +128,11 @@ class Package:
     """
 
     order_id: str
-    ship_date: datetime
     carrier_code: str | None
     carrier_name: str | None
     tracking_number: str | None
     ship_method: str | None
+    ship_date: datetime
     items: tuple[Item, ...]
     lines: tuple[int, ...]
 

@@ -23,55 +23,69 @@ from __future__ import annotations
 from datetime import datetime
 from itertools import starmap
 from operator import attrgetter
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from feeds.model import Item, Package, Shipment
-
-_GroupKey = tuple[str, str | None, str | None, str | None, str | None, datetime, bool]
-
-#: A validated line without its line number, in the order the grouper needs it:
-#: (order_id, carrier_code, carrier_name, tracking_number, ship_method, ship_date,
-#: order_item_id, quantity). Equal rows are duplicate lines.
-Row = tuple[str, str | None, str | None, str | None, str | None, datetime, str | None, int | None]
-
-#: One message's content: (order_id, carrier_code, carrier_name, tracking_number,
-#: ship_method, ship_date, items as (order_item_id, quantity) pairs, input lines).
-CompactPackage = tuple[
-    str,
-    str | None,
-    str | None,
-    str | None,
-    str | None,
-    datetime,
-    tuple[tuple[str, int | None], ...],
-    tuple[int, ...],
-]
+from feeds.model import PACKAGE_KEY_LEN, SHIPMENT_FIELDS, Item, Package, Shipment
 
 
-_row_of = attrgetter(
-    "order_id",
-    "carrier_code",
-    "carrier_name",
-    "tracking_number",
-    "ship_method",
-    "ship_date",
-    "order_item_id",
-    "quantity",
-)
+class Row(NamedTuple):
+    """A validated line without its line number, in SHIPMENT_FIELDS order (feeds/model.py).
+
+    A plain tuple underneath (equal rows are duplicate lines, and hash like tuples), so the
+    convert path pays no object per line; the names are for readers.
+    """
+
+    order_id: str
+    carrier_code: str | None
+    carrier_name: str | None
+    tracking_number: str | None
+    ship_method: str | None
+    ship_date: datetime
+    order_item_id: str | None
+    quantity: int | None
+
+
+class CompactPackage(NamedTuple):
+    """One message's content in SHIPMENT_FIELDS order, then its items as (order_item_id,
+    quantity) pairs and the input lines folded into it: a Package without the objects."""
+
+    order_id: str
+    carrier_code: str | None
+    carrier_name: str | None
+    tracking_number: str | None
+    ship_method: str | None
+    ship_date: datetime
+    items: tuple[tuple[str, int | None], ...]
+    lines: tuple[int, ...]
+
+
+assert Row._fields == SHIPMENT_FIELDS
+assert CompactPackage._fields[:PACKAGE_KEY_LEN] == SHIPMENT_FIELDS[:PACKAGE_KEY_LEN]
+
+_row_of = attrgetter(*SHIPMENT_FIELDS)
 _line_of = attrgetter("line")
 
 
 def row_of(s: Shipment) -> Row:
     """The compact row of a Shipment."""
-    return _row_of(s)
+    return Row._make(_row_of(s))
 
 
 def package_of(cp: CompactPackage) -> Package:
     """The Package of a compact package."""
-    oid, code, name, tracking, method, date, items, lines = cp
-    return Package(oid, date, code, name, tracking, method, tuple(starmap(Item, items)), lines)
+    return Package(
+        order_id=cp.order_id,
+        carrier_code=cp.carrier_code,
+        carrier_name=cp.carrier_name,
+        tracking_number=cp.tracking_number,
+        ship_method=cp.ship_method,
+        ship_date=cp.ship_date,
+        items=tuple(starmap(Item, cp.items)),
+        lines=cp.lines,
+    )
 
 
 class DigestIndex:
@@ -132,7 +146,7 @@ class PackageGrouper:
 
     def add(self, shipments: list[Shipment]) -> list[Package]:
         """Packages formed from this batch, in the order their first line appeared."""
-        rows: list[Row] = list(map(_row_of, shipments))
+        rows: list[Row] = list(map(row_of, shipments))
         lines: list[int] = list(map(_line_of, shipments))
         return list(map(package_of, self.add_rows(lines, rows)))
 
@@ -154,13 +168,13 @@ class PackageGrouper:
             keep = (~repeated).nonzero()[0].tolist()
             rows = [rows[i] for i in keep]
             lines = [lines[i] for i in keep]
-        # Group key: the row without item and quantity; whole-order lines (no item id) are
-        # wrapped once more so that they never share a package with item lines.
+        # Group key: the package key; whole-order lines (no item id) are wrapped once more
+        # so that they never share a package with item lines.
         # Value: the index of the package's only line, or a list once a second line joins.
         groups: dict[object, int | list[int]] = {}
         get = groups.get
         for i, r in enumerate(rows):
-            key = r[:6] if r[6] is not None else (r[:6],)
+            key = r[:PACKAGE_KEY_LEN] if r.order_item_id is not None else (r[:PACKAGE_KEY_LEN],)
             g = get(key)
             if g is None:
                 groups[key] = i
@@ -173,8 +187,9 @@ class PackageGrouper:
         for g in groups.values():
             if type(g) is int:
                 r = rows[g]
-                iid = r[6]
-                append((*r[:6], () if iid is None else ((iid, r[7]),), (lines[g],)))
+                iid = r.order_item_id
+                items = () if iid is None else ((iid, r.quantity),)
+                append(CompactPackage._make((*r[:PACKAGE_KEY_LEN], items, (lines[g],))))
             else:
                 append(_package([rows[i] for i in g], [lines[i] for i in g]))  # type: ignore[union-attr]
         return out
@@ -183,9 +198,9 @@ class PackageGrouper:
 def _package(rows: list[Row], lines: list[int]) -> CompactPackage:
     first = rows[0]
     items: tuple[tuple[str, int | None], ...] = ()
-    if first[6] is not None:
+    if first.order_item_id is not None:
         items = _items(rows)
-    return (*first[:6], items, tuple(lines))
+    return CompactPackage._make((*first[:PACKAGE_KEY_LEN], items, tuple(lines)))
 
 
 def _items(rows: list[Row]) -> tuple[tuple[str, int | None], ...]:
@@ -195,8 +210,8 @@ def _items(rows: list[Row]) -> tuple[tuple[str, int | None], ...]:
     """
     quantities: dict[str, int | None] = {}
     for r in rows:
-        item_id: str = r[6]  # type: ignore[assignment]
-        q = r[7]
+        item_id: str = r.order_item_id  # type: ignore[assignment]
+        q = r.quantity
         if item_id not in quantities:
             quantities[item_id] = q
         else:

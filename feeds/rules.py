@@ -406,10 +406,7 @@ def validate_chunk(chunk: RowChunk, ctx: RuleContext) -> ChunkResult:
     r = validate_rows(chunk, ctx)
     return ChunkResult(
         shipments=[
-            Shipment(line, oid, date, iid, qty, code, name, tracking, method)
-            for line, (oid, code, name, tracking, method, date, iid, qty) in zip(
-                r.lines, r.rows, strict=True
-            )
+            Shipment(line, **row._asdict()) for line, row in zip(r.lines, r.rows, strict=True)
         ],
         errors=r.errors,
         warnings=r.warnings,
@@ -581,7 +578,7 @@ def validate_rows(chunk: RowChunk, ctx: RuleContext) -> ChunkRows:
         if order_id is None or ship_date is None:  # pragma: no cover - reported above
             continue
         accepted_lines.append(line)
-        accepted.append((order_id, code, name, tracking, method, ship_date, item_id, quantity))
+        accepted.append(Row(order_id, code, name, tracking, method, ship_date, item_id, quantity))
     return result
 
 
@@ -675,16 +672,19 @@ def _clean_chunk(chunk: RowChunk, ctx: RuleContext, caches: _Caches) -> list[Row
         if check is not None and not all(map(check, tn_arr[at].tolist())):
             return None  # a number that does not fit its carrier: a warning or an error
     return list(
-        zip(
-            oids,
-            codes,
-            names,
-            [t or None for t in tns],
-            map(method_of.__getitem__, sms),
-            map(dates.__getitem__, sds),
-            [i or None for i in iids],
-            map(qty_of.__getitem__, qtys),
-            strict=True,
+        map(
+            Row._make,
+            zip(
+                oids,
+                codes,
+                names,
+                [t or None for t in tns],
+                map(method_of.__getitem__, sms),
+                map(dates.__getitem__, sds),
+                [i or None for i in iids],
+                map(qty_of.__getitem__, qtys),
+                strict=True,
+            ),
         )
     )
 

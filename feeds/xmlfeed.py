@@ -88,7 +88,7 @@ class _MessageRenderer:
 
     def body(self, p: Package) -> str:
         return self.compact(
-            (
+            CompactPackage(
                 p.order_id,
                 p.carrier_code,
                 p.carrier_name,
@@ -245,7 +245,7 @@ class FeedWriter:
         """:meth:`add` for a compact package (see feeds.packages.CompactPackage)."""
         if self._closed:
             raise FeedWriteError("the feed is already closed")
-        return self._add_body(self._renderer.compact(package), package[0])
+        return self._add_body(self._renderer.compact(package), package.order_id)
 
     def add_compact_many(
         self, packages: Iterable[CompactPackage]
@@ -280,7 +280,7 @@ class FeedWriter:
                         self._flush()
                     continue
             try:
-                self._add_body(body, p[0])
+                self._add_body(body, p.order_id)
             except FeedWriteError as exc:
                 failed.append((p, exc))
         return failed

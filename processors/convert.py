@@ -282,8 +282,8 @@ def _write(writer: FeedWriter, packages: list[CompactPackage], outcome: FileOutc
     outcome.packages += len(packages) - len(failed)
     for package, exc in failed:
         # Rules should have caught it; if not, the lines are refused, never silently lost.
-        lines = package[7]
-        outcome.errors.extend(LineError(n, None, package[0], str(exc)) for n in lines)
+        lines = package.lines
+        outcome.errors.extend(LineError(n, None, package.order_id, str(exc)) for n in lines)
         outcome.rejected += len(lines)
         outcome.accepted -= len(lines)
 

@@ -24,7 +24,14 @@ def _feed(*packages: Package) -> bytes:
 
 def _package(order: str, *items: str) -> Package:
     return Package(
-        order, DAY, "UPS", None, "1Z999AA10123456784", None, tuple(Item(i, 1) for i in items), (1,)
+        order_id=order,
+        carrier_code="UPS",
+        carrier_name=None,
+        tracking_number="1Z999AA10123456784",
+        ship_method=None,
+        ship_date=DAY,
+        items=tuple(Item(i, 1) for i in items),
+        lines=(1,),
     )
 
 

@@ -327,7 +327,7 @@ def test_validated_lines_from_a_hostile_file_make_a_valid_feed_or_an_error() -> 
 
 def _compact(p: Package) -> CompactPackage:
     items = tuple((i.order_item_id, i.quantity) for i in p.items)
-    return (
+    return CompactPackage(
         p.order_id,
         p.carrier_code,
         p.carrier_name,

@@ -65,6 +65,10 @@ _COLS = (
     "status_changed_at",
     "updated_at",
 )
+# Where a built row (in _COLS order) holds what the duplicate/conflict verdicts change.
+_ORDER_ID, _STATUS, _MESSAGE, _DUPLICATE_OF = map(
+    _COLS.index, ("order_id", "status", "message", "duplicate_of")
+)
 
 
 def _one_of(conn: Connection, col: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
@@ -210,7 +214,7 @@ class FileIntake:
             LineStatus.DUPLICATE.value,
             LineStatus.CONFLICT.value,
         )
-        # Row: (order_id, code, name, tracking, method, ship_date, item_id, quantity).
+        # Row fields in SHIPMENT_FIELDS order (feeds/model.py).
         oids, codes, names, trackings, methods, dates, iids, qtys = zip(*rows, strict=True)
         earlier = self._earlier(sorted(set(oids)))
         keys = list(zip(oids, iids, strict=True))
@@ -240,7 +244,7 @@ class FileIntake:
             if key not in earlier and key not in in_chunk:  # its first line was a new line
                 in_chunk[key] = [(trackings[f], line_nos[f])]
             # Here the key is in ``earlier`` or ``in_chunk``: never a plain new line.
-            # Column order: _COLS. Status, message and duplicate_of are at 12, 14, 15.
+            # Column order: _COLS.
             row = list(built[i])
             tracking, line_no = trackings[i], line_nos[i]
             prior = earlier.get(key, ())
@@ -250,24 +254,24 @@ class FileIntake:
             if same:
                 # Prefer pointing at a confirmed line: that is what the seller needs to know.
                 p = next((p for p in same if p["status"] == LineStatus.CONFIRMED), same[0])
-                row[12], row[15] = dup, p["id"]
-                row[14] = (
+                row[_STATUS], row[_DUPLICATE_OF] = dup, p["id"]
+                row[_MESSAGE] = (
                     f"duplicate of line {p['line_no']} of {p['name']}, already {p['status']}"
                     "; not sent again"
                 )
                 self._duplicates += 1
             elif confirmed:
                 p = confirmed[-1]
-                row[12], row[15] = conflict, p["id"]
-                row[14] = (
+                row[_STATUS], row[_DUPLICATE_OF] = conflict, p["id"]
+                row[_MESSAGE] = (
                     f"already confirmed with tracking {p['tracking_number'] or '(none)'} "
                     f"(line {p['line_no']} of {p['name']}); not sent unless an operator "
-                    f"sends it as a correction: python run.py correct {row[3]}"
+                    f"sends it as a correction: python run.py correct {row[_ORDER_ID]}"
                 )
                 self._conflicts += 1
             elif same_here:
-                row[12] = dup
-                row[14] = (
+                row[_STATUS] = dup
+                row[_MESSAGE] = (
                     f"duplicate of line {same_here[0]} of {self._file['name']}, already "
                     "in_queue; not sent again"
                 )
@@ -296,7 +300,7 @@ class FileIntake:
             )
             ids = {ln: i for ln, i, status in found if status == queued}
             for row, ln in later:
-                row[15] = ids[ln]
+                row[_DUPLICATE_OF] = ids[ln]
             self._insert_lines([r for r, _ in later])
 
     def _insert_lines(self, rows: Iterable[Sequence[Any]]) -> None:
