@@ -48,12 +48,16 @@ class Inbox(Protocol):
         """Files complete and safe to claim now (settled, not a temp/partial name)."""
         ...
 
-    def claim(self, file: InboxFile) -> ClaimedFile | None:
-        """Move the file into processing/ by atomic rename; None if another worker won."""
+    def claim(self, file: InboxFile, claim_name: str | None = None) -> ClaimedFile | None:
+        """Move the file into processing/ by atomic rename; None if another worker won.
+
+        ``claim_name``: its name in processing/ (ingest.names.make_claim_name), chosen by
+        a caller that must hold the claim before any other worker can see it there."""
         ...
 
     def claimed(self) -> list[ClaimedFile]:
-        """Files already in processing/ (left by a crash): resume them first."""
+        """Files in processing/: left by a crash, or being taken in by another worker
+        sharing this inbox (processors/ledger/fileclaims.py tells which)."""
         ...
 
     def refused(self) -> list[RefusedFile]:

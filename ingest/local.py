@@ -184,7 +184,7 @@ class LocalInbox:
         log.warning("quarantined %s as %s: %s", printable_name(file.name), stand_in, file.reason)
         return stand_in
 
-    def claim(self, file: InboxFile) -> ClaimedFile | None:
+    def claim(self, file: InboxFile, claim_name: str | None = None) -> ClaimedFile | None:
         if not is_safe_name(file.name):
             raise UnsafeName(file.name, str(self.inbox))
         src = self.inbox / file.name
@@ -195,7 +195,9 @@ class LocalInbox:
         if st.st_size != file.size or st.st_mtime != file.mtime:
             self._tracker.forget(file.name)  # changed since listed: judge it again later
             return None
-        claim_name = make_claim_name(file.name)
+        claim_name = claim_name or make_claim_name(file.name)
+        if not is_safe_name(claim_name) or original_name(claim_name) != file.name:
+            raise UnsafeName(claim_name, str(self.processing))
         try:
             os.rename(src, self.processing / claim_name)  # atomic: exactly one worker wins
         except FileNotFoundError:
@@ -213,7 +215,10 @@ class LocalInbox:
                 name = original_name(entry.name)
                 if name is None or not is_safe_name(entry.name):
                     continue
-                st = entry.stat(follow_symlinks=False)
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:  # archived by the worker that held it, just now
+                    continue
                 if stat.S_ISREG(st.st_mode):
                     found.append(ClaimedFile(name, entry.name, st.st_size))
         return sorted(found, key=lambda c: c.claim_name)

@@ -208,9 +208,11 @@ class SftpInbox:
         log.warning("quarantined %s as %s: %s", printable_name(file.name), stand_in, file.reason)
         return stand_in
 
-    def claim(self, file: InboxFile) -> ClaimedFile | None:
+    def claim(self, file: InboxFile, claim_name: str | None = None) -> ClaimedFile | None:
         src = _safe_join(self.inbox, file.name)
-        claim_name = make_claim_name(file.name)
+        claim_name = claim_name or make_claim_name(file.name)
+        if not is_safe_name(claim_name) or original_name(claim_name) != file.name:
+            raise UnsafeName(claim_name, self.processing)
         dst = posixpath.join(self.processing, claim_name)
 
         def op(sftp: paramiko.SFTPClient) -> ClaimedFile | None:

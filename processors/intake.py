@@ -26,6 +26,10 @@ Any other unexpected exception (the ledger, the disk, the network) leaves the cl
 processing/: the next run resumes it, and the sha256 check makes that safe whether or not
 the commit happened.
 
+Several workers may share one inbox: each holds its claims (processors/ledger/
+fileclaims.py) from before the rename into processing/ until the file has left it, so a
+claim found there is resumed only when no live worker holds it.
+
 Duplicate lines: the ledger decides (FileIntake compares each line with every queued,
 sent or confirmed line of the seller, this file included), so the PackageGrouper's
 in-file check of ``convert`` is not repeated here: it would drop lines before the ledger
@@ -49,11 +53,13 @@ from config.settings import SellerSettings
 from feeds.dateorder import DateOrder, DateOrderChanged, FileDates
 from feeds.errors import FileRejected
 from feeds.model import LineWarning
-from ingest.inbox import ClaimedFile, Inbox, Outbox, RefusedFile, iter_chunks
-from ingest.names import original_name, printable_name
+from ingest.inbox import ClaimedFile, Inbox, InboxFile, Outbox, RefusedFile, iter_chunks
+from ingest.names import make_claim_name, original_name, printable_name
 from ingest.readers import open_reader, unreadable
 from processors.context import Context
 from processors.convert import CHUNK_ROWS, FileOutcome, rule_context
+from processors.ledger.errors import LedgerError
+from processors.ledger.fileclaims import FileHold, try_hold
 from processors.ledger.fileintake import FileIntake
 from processors.ledger.queries import iter_file_lines
 from processors.ledger.records import DuplicateFile, FileRecord
@@ -146,38 +152,113 @@ def intake_ready(
     """Resume files left in processing/ by a crash, then claim and take in what is ready;
     quarantine and report what is ready but named so that it cannot be taken.
 
+    Every file taken here is held for this worker (processors/ledger/fileclaims.py) from
+    before its claim until it is done with: a file in processing/ that another live worker
+    holds is that worker's, not a leftover, and is left alone.
+
     A file that fails unexpectedly is logged and left claimed; the others still go in.
     Its name is added to ``left_claimed``, so the service can count the step as failed.
     """
     results: list[IntakeResult] = []
-    todo = [(claimed, True) for claimed in inbox.claimed()]
-    for f in inbox.ready():
-        claimed = inbox.claim(f)
-        if claimed is not None:
-            todo.append((claimed, False))
-    for refused in inbox.refused():
-        try:
-            results.append(_refuse_name(seller, inbox, outbox, refused, simulated=ctx.simulated))
-        except Exception:
-            log.exception("%s: could not quarantine %s", seller.name, printable_name(refused.name))
-    for claimed, resumed in todo:
-        if ctx.stop.is_set():  # stopping: the rest stay claimed and are resumed next run
-            break
-        try:
-            results.append(
-                intake_file(
-                    ctx, seller, inbox, outbox, claimed, resumed=resumed, max_attempts=max_attempts
+    todo: list[tuple[ClaimedFile, FileHold, bool]] = []
+    try:
+        todo.extend((claimed, hold, True) for claimed, hold in _leftovers(ctx, seller, inbox))
+        for f in inbox.ready():
+            got = _claim(ctx, seller, inbox, f)
+            if got is not None:
+                todo.append((*got, False))
+        for refused in inbox.refused():
+            try:
+                results.append(
+                    _refuse_name(seller, inbox, outbox, refused, simulated=ctx.simulated)
                 )
-            )
-        except Exception:
-            log.exception(
-                "%s: intake of %s interrupted; it stays in processing and is resumed next run",
-                seller.name,
-                claimed.name,
-            )
-            if left_claimed is not None:
-                left_claimed.append(claimed.name)
+            except Exception:
+                log.exception(
+                    "%s: could not quarantine %s", seller.name, printable_name(refused.name)
+                )
+        for claimed, hold, resumed in todo:
+            if ctx.stop.is_set():  # stopping: the rest stay claimed and are resumed next run
+                break
+            try:
+                results.append(
+                    intake_file(
+                        ctx,
+                        seller,
+                        inbox,
+                        outbox,
+                        claimed,
+                        resumed=resumed,
+                        max_attempts=max_attempts,
+                    )
+                )
+            except Exception:
+                log.exception(
+                    "%s: intake of %s interrupted; it stays in processing and is resumed next run",
+                    seller.name,
+                    claimed.name,
+                )
+                if left_claimed is not None:
+                    left_claimed.append(claimed.name)
+            finally:
+                hold.release()
+    finally:
+        for _, hold, _ in todo:  # what a stop or an error left: resumed by whoever looks
+            hold.release()
     return results
+
+
+def _leftovers(
+    ctx: Context, seller: SellerSettings, inbox: Inbox
+) -> list[tuple[ClaimedFile, FileHold]]:
+    """The files in processing/ that no live worker holds, each held now for this one.
+
+    A file that another worker finished between the listing and the hold has left
+    processing/ by the time its hold is free, so the folder is listed again once the
+    holds are taken, and only what is still there is resumed.
+    """
+    held: list[tuple[ClaimedFile, FileHold]] = []
+    try:
+        for claimed in inbox.claimed():
+            hold = try_hold(ctx.ledger, seller.name, claimed.claim_name)
+            if hold is not None:
+                held.append((claimed, hold))
+            else:
+                log.debug("%s: %s is being taken in by another worker", seller.name, claimed.name)
+        still = {c.claim_name for c in inbox.claimed()} if held else set()
+    except BaseException:
+        for _, hold in held:
+            hold.release()
+        raise
+    for claimed, hold in held:
+        if claimed.claim_name not in still:
+            hold.release()
+    return [(claimed, hold) for claimed, hold in held if claimed.claim_name in still]
+
+
+def _claim(
+    ctx: Context, seller: SellerSettings, inbox: Inbox, file: InboxFile
+) -> tuple[ClaimedFile, FileHold] | None:
+    """Claim a ready file under a name this worker holds before the file gets there, so
+    no other worker ever finds it in processing/ unheld; None if another worker won it."""
+    for _ in range(3):  # a fresh name whose hash another claim holds: name it again
+        claim_name = make_claim_name(file.name)
+        hold = try_hold(ctx.ledger, seller.name, claim_name)
+        if hold is not None:
+            break
+    else:
+        raise LedgerError(
+            f"{seller.name}: no claim on {file.name} could be held for this worker",
+            hint="the ledger's file holds are refused; report this as a bug",
+        )
+    try:
+        claimed = inbox.claim(file, claim_name)
+    except BaseException:
+        hold.release()
+        raise
+    if claimed is None:
+        hold.release()
+        return None
+    return claimed, hold
 
 
 def intake_file(
