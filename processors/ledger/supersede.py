@@ -19,10 +19,12 @@ from processors.ledger.schema import files, lines
 from processors.ledger.statuses import LineStatus
 
 if TYPE_CHECKING:
-    from processors.ledger.store import Ledger
+    from processors.ledger.base import LedgerBase
 
 
-def supersede(ledger: Ledger, conn: Connection, pairs: Sequence[tuple[LineRow, LineRow]]) -> None:
+def supersede(
+    ledger: LedgerBase, conn: Connection, pairs: Sequence[tuple[LineRow, LineRow]]
+) -> None:
     """Each (earlier, later) pair: the earlier queued line -> superseded by the later one."""
     if not pairs:
         return
@@ -57,7 +59,7 @@ def supersede(ledger: Ledger, conn: Connection, pairs: Sequence[tuple[LineRow, L
         )
 
 
-def corrected(ledger: Ledger, line_ids: Sequence[int]) -> dict[int, str]:
+def corrected(ledger: LedgerBase, line_ids: Sequence[int]) -> dict[int, str]:
     """For superseded lines: 'line N of FILE' words, by line id (for the later line's
     confirmation message)."""
     if not line_ids:

@@ -30,7 +30,7 @@ from processors.ledger.schema import events, feeds, lines
 from processors.ledger.statuses import FeedState, LineStatus
 
 if TYPE_CHECKING:
-    from processors.ledger.store import Ledger
+    from processors.ledger.feedsteps import FeedSteps
 
 S = LineStatus
 F = FeedState
@@ -67,7 +67,7 @@ def may_still_apply(feed: Mapping[str, Any]) -> bool:
     )
 
 
-def moved_lines(ledger: Ledger, feed_id: int) -> list[tuple[int, str, str | None, str]]:
+def moved_lines(ledger: FeedSteps, feed_id: int) -> list[tuple[int, str, str | None, str]]:
     """(line id, order id, item id, status) of lines sent in this feed that are no longer in
     it (requeued while Amazon still had the feed). Read from the order history, because
     the line itself forgets its feed when it is requeued."""
@@ -85,7 +85,7 @@ def moved_lines(ledger: Ledger, feed_id: int) -> list[tuple[int, str, str | None
         return [(int(i), o, it, st) for i, o, it, st in conn.execute(q)]
 
 
-def messages_covered(ledger: Ledger, feed_id: int) -> int:
+def messages_covered(ledger: FeedSteps, feed_id: int) -> int:
     """How many of the feed's messages still have a line pointing at them: fewer than the
     feed's messages means lines left it while Amazon had it (see moved_lines)."""
     q = select(func.count(lines.c.message_id.distinct())).where(lines.c.feed_id == feed_id)
@@ -104,7 +104,7 @@ class ReportLine:
     corrects: int | None  # the earlier line this one replaced as a correction (superseded)
 
 
-def report_lines(ledger: Ledger, feed_id: int) -> list[ReportLine]:
+def report_lines(ledger: FeedSteps, feed_id: int) -> list[ReportLine]:
     """The feed's lines still submitted, in line order."""
     q = (
         select(
@@ -121,7 +121,7 @@ def report_lines(ledger: Ledger, feed_id: int) -> list[ReportLine]:
         return [ReportLine(int(i), m, o, it, d) for i, m, o, it, d in conn.execute(q)]
 
 
-def flag_stuck(ledger: Ledger, feed_id: int, processing_status: str, reason: str) -> None:
+def flag_stuck(ledger: FeedSteps, feed_id: int, processing_status: str, reason: str) -> None:
     """A poll found the feed still with Amazon past the stuck setting: flag it, keep it.
 
     Its lines stay submitted (Amazon may still apply them) and the feed is polled on."""
@@ -133,7 +133,7 @@ def flag_stuck(ledger: Ledger, feed_id: int, processing_status: str, reason: str
 
 
 def record_poll(
-    ledger: Ledger, conn: Connection, feed_id: int, processing_status: str, **extra: Any
+    ledger: FeedSteps, conn: Connection, feed_id: int, processing_status: str, **extra: Any
 ) -> int:
     """Record one getFeed answer (drives the poll backoff) inside the caller's transaction.
 
@@ -154,7 +154,7 @@ def record_poll(
     )
 
 
-def close_given_up(ledger: Ledger, feed_id: int, processing_status: str) -> None:
+def close_given_up(ledger: FeedSteps, feed_id: int, processing_status: str) -> None:
     """Amazon ended a feed an older shipfeed had given up on, without applying it
     (FATAL/CANCELLED): nothing more to wait for; its lines were requeued back then."""
     with ledger._writing() as conn:
@@ -175,7 +175,7 @@ def close_given_up(ledger: Ledger, feed_id: int, processing_status: str) -> None
 
 
 def apply_report(
-    ledger: Ledger,
+    ledger: FeedSteps,
     feed_id: int,
     outcomes: Mapping[int, Outcome | tuple[str, str | None, str | None]],
     *,
@@ -247,7 +247,7 @@ def apply_report(
         )
 
 
-def _line_move(ledger: Ledger, r: Mapping[str, Any], o: Outcome, feed_id: int) -> Move:
+def _line_move(ledger: FeedSteps, r: Mapping[str, Any], o: Outcome, feed_id: int) -> Move:
     to = S(o.status)
     if to == S.IN_QUEUE:
         # Amazon did not apply it (checked on Amazon): a resend, counted as one.
@@ -256,7 +256,7 @@ def _line_move(ledger: Ledger, r: Mapping[str, Any], o: Outcome, feed_id: int) -
 
 
 def _late(
-    ledger: Ledger, conn: Connection, feed_id: int, given: Mapping[int, Outcome]
+    ledger: FeedSteps, conn: Connection, feed_id: int, given: Mapping[int, Outcome]
 ) -> list[Move]:
     """Confirmations for lines that left the feed while Amazon still had it: Amazon applied
     them, so they are confirmed wherever they are now, unless they are in a feed being
