@@ -10,16 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import random
 import re
-import secrets
 import socket
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -29,13 +26,12 @@ from feeds.simulator.auth import UNAUTHORIZED_MESSAGE, LwaError, TokenStore
 from feeds.simulator.config import SimulatorConfig
 from feeds.simulator.faults import FaultInjector, RateLimiter, rate_header
 from feeds.simulator.orderbook import OrderBook
-from feeds.simulator.state import Counters, Document, Feed
+from feeds.simulator.state import Counters, Document, Feed, SimState
 from feeds.simulator.wire import Answer, ApiError, Request, error_answer, json_answer
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[["Simulator", Request], Answer]
-DEFAULT_BOOK_SIZE = 300
+Handler = Callable[[SimState, Request], Answer]
 
 _FEEDS = "/feeds/2021-06-30"
 _ORDERS = "/orders/v0/orders"
@@ -82,35 +78,20 @@ TOKEN_PATH = "/auth/o2/token"
 
 
 class Simulator:
-    """A running simulated Amazon. Use as a context manager, or call :meth:`stop`."""
+    """A running simulated Amazon. Use as a context manager, or call :meth:`stop`.
+
+    The server and its threads; what it remembers is ``state`` (a SimState), which the
+    handlers take. The attributes below are the state's, kept here for callers and tests.
+    """
 
     def __init__(self, config: SimulatorConfig, orderbook: OrderBook | None = None) -> None:
-        self.config = config
-        self.orderbook = (
-            orderbook
-            if orderbook is not None
-            else OrderBook.generate(config.seed, DEFAULT_BOOK_SIZE)
-        )
-        self.counters = Counters()
-        self.lock = threading.RLock()
-        self.feeds: dict[str, Feed] = {}
-        self.documents: dict[str, Document] = {}
-        self.page_tokens: dict[str, tuple[list[str], int, int]] = {}
-        self.tokens = TokenStore(
-            config.client_id, config.client_secret, config.refresh_token, config.token_lifetime
-        )
-        self.faults = FaultInjector(config.faults, config.seed)
+        self.state = SimState(config, orderbook)
         self.limiter = RateLimiter()
-        self.signing_key = secrets.token_bytes(32)
-        self._ids = random.Random(f"ids-{config.seed}")
-        self._next_feed = 50_000_000_000 + self._ids.randrange(10**9)
-        self._advance_lock = threading.Lock()
-        self._wake = threading.Event()
         self._stopping = threading.Event()
         self._server = _Server((config.host, config.port), _RequestHandler)
         self._server.sim = self
         port = self._server.server_address[1]
-        self.url = f"http://{config.host}:{port}"
+        self.url = self.state.url = f"http://{config.host}:{port}"
         self._threads = [
             threading.Thread(
                 target=self._server.serve_forever,
@@ -123,61 +104,73 @@ class Simulator:
         for t in self._threads:
             t.start()
 
-    # -- ids ----------------------------------------------------------------------------
+    # -- the state, as before -----------------------------------------------------------
+
+    @property
+    def config(self) -> SimulatorConfig:
+        return self.state.config
+
+    @property
+    def orderbook(self) -> OrderBook:
+        return self.state.orderbook
+
+    @property
+    def counters(self) -> Counters:
+        return self.state.counters
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self.state.lock
+
+    @property
+    def feeds(self) -> dict[str, Feed]:
+        return self.state.feeds
+
+    @property
+    def documents(self) -> dict[str, Document]:
+        return self.state.documents
+
+    @property
+    def page_tokens(self) -> dict[str, tuple[list[str], int, int]]:
+        return self.state.page_tokens
+
+    @property
+    def tokens(self) -> TokenStore:
+        return self.state.tokens
+
+    @property
+    def faults(self) -> FaultInjector:
+        return self.state.faults
+
+    @property
+    def signing_key(self) -> bytes:
+        return self.state.signing_key
 
     def new_feed_id(self) -> str:
-        with self.lock:
-            self._next_feed += 1
-            return str(self._next_feed)
+        return self.state.new_feed_id()
 
     def new_document_id(self) -> str:
-        with self.lock:
-            token = uuid.UUID(int=self._ids.getrandbits(128))
-            return f"amzn1.tortuga.4.na.{token}.T{self._ids.randrange(10**12)}"
+        return self.state.new_document_id()
 
     # -- feed processing ----------------------------------------------------------------
 
     def wake(self) -> None:
-        self._wake.set()
+        self.state.wake()
 
     def advance(self) -> None:
         """Move feeds along IN_QUEUE → IN_PROGRESS → DONE as their time comes."""
-        delay = self.config.processing_delay
-        with self._advance_lock:
-            with self.lock:
-                moving = [f for f in self.feeds.values() if f.status in ("IN_QUEUE", "IN_PROGRESS")]
-            for feed in sorted(moving, key=lambda f: f.feed_id):
-                elapsed = (datetime.now(UTC) - feed.created).total_seconds()
-                with self.lock:
-                    if feed.status == "IN_QUEUE" and elapsed >= delay and feed.held != "queued":
-                        feed.status = "IN_PROGRESS"
-                        feed.started = datetime.now(UTC)
-                    finish = (
-                        feed.status == "IN_PROGRESS" and feed.held is None and elapsed >= 2 * delay
-                    )
-                if finish:
-                    try:
-                        feeds_api.finish_feed(self, feed)
-                    except Exception:  # a simulator bug must not wedge the feed queue
-                        log.exception("simulator: processing feed %s failed", feed.feed_id)
-                        with self.lock:
-                            feed.fate = "fatal"
-                        feeds_api.finish_feed(self, feed)
+        feeds_api.advance(self.state)
 
     def release_feeds(self) -> int:
         """Let every feed held by a ``stuck`` or ``queued`` fault go on and finish: Amazon
         ending a feed hours late. Returns how many were held."""
-        with self.lock:
-            held = [f for f in self.feeds.values() if f.held is not None]
-            for f in held:
-                f.held = None
-        self.wake()
-        return len(held)
+        return feeds_api.release_feeds(self.state)
 
     def _ticker(self) -> None:
+        woken = self.state.woken
         while not self._stopping.is_set():
-            self._wake.wait(0.05)
-            self._wake.clear()
+            woken.wait(0.05)
+            woken.clear()
             if not self._stopping.is_set():
                 self.advance()
 
@@ -187,7 +180,7 @@ class Simulator:
         if self._stopping.is_set():
             return
         self._stopping.set()
-        self._wake.set()
+        self.state.wake()
         self._server.shutdown()
         self._server.server_close()
         for t in self._threads:
@@ -378,7 +371,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 429, "QuotaExceeded", "You exceeded your quota for the requested resource."
             )
         try:
-            answer = handler(sim, req)
+            answer = handler(sim.state, req)
         except ApiError as exc:
             answer = exc.answer()
         if self._fault("drop_after", operation, rates=api):
@@ -386,7 +379,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return answer
 
 
-def _lwa_token(sim: Simulator, req: Request) -> Answer:
+def _lwa_token(sim: SimState, req: Request) -> Answer:
     """LWA's token endpoint: form-encoded in, JSON out, OAuth-style errors."""
     ctype = req.headers.get("content-type", "")
     if not ctype.startswith("application/x-www-form-urlencoded"):

@@ -12,18 +12,20 @@ import gzip
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from feeds.simulator.orderbook import iso
-from feeds.simulator.state import Document, Feed
+from feeds.simulator.state import Document, Feed, SimState
 from feeds.simulator.wire import Answer, BadInput, NotFound, Request, json_answer
 
 if TYPE_CHECKING:
-    from feeds.simulator.app import Simulator
     from feeds.simulator.processing import Report
+
+log = logging.getLogger(__name__)
 
 URL_LIFETIME = timedelta(minutes=5)
 PROCESSING_STATUSES = ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
@@ -33,12 +35,12 @@ _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 # -- signed URLs -------------------------------------------------------------------------
 
 
-def _signature(sim: Simulator, method: str, doc_id: str, amz_date: str) -> str:
+def _signature(sim: SimState, method: str, doc_id: str, amz_date: str) -> str:
     msg = f"{method}\n{doc_id}\n{amz_date}".encode()
     return hmac.new(sim.signing_key, msg, hashlib.sha256).hexdigest()
 
 
-def signed_url(sim: Simulator, method: str, doc_id: str) -> str:
+def signed_url(sim: SimState, method: str, doc_id: str) -> str:
     amz_date = datetime.now(UTC).strftime(_AMZ_DATE)
     sig = _signature(sim, method, doc_id, amz_date)
     return (
@@ -56,7 +58,7 @@ def _s3_error(status: int, code: str, message: str) -> Answer:
     return Answer(status, body, "application/xml")
 
 
-def _check_signature(sim: Simulator, req: Request, method: str) -> Answer | None:
+def _check_signature(sim: SimState, req: Request, method: str) -> Answer | None:
     doc_id = req.params["documentId"]
     sig = req.one("X-Amz-Signature")
     amz_date = req.one("X-Amz-Date")
@@ -78,7 +80,7 @@ def _check_signature(sim: Simulator, req: Request, method: str) -> Answer | None
     return None
 
 
-def upload_document(sim: Simulator, req: Request) -> Answer:
+def upload_document(sim: SimState, req: Request) -> Answer:
     refused = _check_signature(sim, req, "PUT")
     if refused:
         return refused
@@ -98,7 +100,7 @@ def upload_document(sim: Simulator, req: Request) -> Answer:
     return Answer(200, b"", "text/plain", {"ETag": f'"{hashlib.md5(req.body).hexdigest()}"'})
 
 
-def download_document(sim: Simulator, req: Request) -> Answer:
+def download_document(sim: SimState, req: Request) -> Answer:
     refused = _check_signature(sim, req, "GET")
     if refused:
         return refused
@@ -113,7 +115,7 @@ def download_document(sim: Simulator, req: Request) -> Answer:
 # -- operations --------------------------------------------------------------------------
 
 
-def create_feed_document(sim: Simulator, req: Request) -> Answer:
+def create_feed_document(sim: SimState, req: Request) -> Answer:
     spec = req.json()
     if (
         not isinstance(spec, dict)
@@ -129,7 +131,7 @@ def create_feed_document(sim: Simulator, req: Request) -> Answer:
     return json_answer(201, {"feedDocumentId": doc_id, "url": signed_url(sim, "PUT", doc_id)})
 
 
-def create_feed(sim: Simulator, req: Request) -> Answer:
+def create_feed(sim: SimState, req: Request) -> Answer:
     spec = req.json()
     if not isinstance(spec, dict):
         raise BadInput("The request body must be a CreateFeedSpecification object.")
@@ -204,21 +206,21 @@ def feed_json(feed: Feed) -> dict[str, object]:
     return data
 
 
-def _feed(sim: Simulator, feed_id: str) -> Feed:
+def _feed(sim: SimState, feed_id: str) -> Feed:
     feed = sim.feeds.get(feed_id)
     if feed is None:
         raise NotFound(f"Requested feed {feed_id} not found.")
     return feed
 
 
-def get_feed(sim: Simulator, req: Request) -> Answer:
-    sim.advance()
+def get_feed(sim: SimState, req: Request) -> Answer:
+    advance(sim)
     with sim.lock:
         return json_answer(200, feed_json(_feed(sim, req.params["feedId"])))
 
 
-def cancel_feed(sim: Simulator, req: Request) -> Answer:
-    sim.advance()
+def cancel_feed(sim: SimState, req: Request) -> Answer:
+    advance(sim)
     with sim.lock:
         feed = _feed(sim, req.params["feedId"])
         if feed.status != "IN_QUEUE":
@@ -231,7 +233,7 @@ def cancel_feed(sim: Simulator, req: Request) -> Answer:
     return Answer(200, b"", "application/json")
 
 
-def get_feed_document(sim: Simulator, req: Request) -> Answer:
+def get_feed_document(sim: SimState, req: Request) -> Answer:
     doc_id = req.params["feedDocumentId"]
     with sim.lock:
         doc = sim.documents.get(doc_id)
@@ -247,8 +249,8 @@ def _encode_token(state: dict[str, object]) -> str:
     return base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
 
 
-def get_feeds(sim: Simulator, req: Request) -> Answer:
-    sim.advance()
+def get_feeds(sim: SimState, req: Request) -> Answer:
+    advance(sim)
     token = req.one("nextToken")
     if token is not None:
         if set(req.query) - {"nextToken"}:
@@ -314,7 +316,7 @@ def _corrupt(report: Report) -> None:
     )
 
 
-def finish_feed(sim: Simulator, feed: Feed) -> None:
+def finish_feed(sim: SimState, feed: Feed) -> None:
     """Process a feed leaving IN_PROGRESS and attach its result document."""
     from feeds.simulator.processing import fatal_report, process_feed, render_report
 
@@ -353,3 +355,37 @@ def finish_feed(sim: Simulator, feed: Feed) -> None:
         feed.result_document_id = result_id
         feed.status = status
         feed.ended = datetime.now(UTC)
+
+
+def advance(sim: SimState) -> None:
+    """Move feeds along IN_QUEUE -> IN_PROGRESS -> DONE as their time comes."""
+    delay = sim.config.processing_delay
+    with sim.advancing:
+        with sim.lock:
+            moving = [f for f in sim.feeds.values() if f.status in ("IN_QUEUE", "IN_PROGRESS")]
+        for feed in sorted(moving, key=lambda f: f.feed_id):
+            elapsed = (datetime.now(UTC) - feed.created).total_seconds()
+            with sim.lock:
+                if feed.status == "IN_QUEUE" and elapsed >= delay and feed.held != "queued":
+                    feed.status = "IN_PROGRESS"
+                    feed.started = datetime.now(UTC)
+                finish = feed.status == "IN_PROGRESS" and feed.held is None and elapsed >= 2 * delay
+            if finish:
+                try:
+                    finish_feed(sim, feed)
+                except Exception:  # a simulator bug must not wedge the feed queue
+                    log.exception("simulator: processing feed %s failed", feed.feed_id)
+                    with sim.lock:
+                        feed.fate = "fatal"
+                    finish_feed(sim, feed)
+
+
+def release_feeds(sim: SimState) -> int:
+    """Let every feed held by a ``stuck`` or ``queued`` fault go on and finish: Amazon
+    ending a feed hours late. Returns how many were held."""
+    with sim.lock:
+        held = [f for f in sim.feeds.values() if f.held is not None]
+        for f in held:
+            f.held = None
+    sim.wake()
+    return len(held)

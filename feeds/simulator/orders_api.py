@@ -10,13 +10,11 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from feeds.simulator.orderbook import Order, ShipmentRecord, iso, parse_iso
+from feeds.simulator.state import SimState
 from feeds.simulator.wire import Answer, BadInput, NotFound, Request, json_answer
-
-if TYPE_CHECKING:
-    from feeds.simulator.app import Simulator
 
 ORDER_STATUSES = (
     "PendingAvailability",
@@ -70,7 +68,7 @@ def money(amount: Decimal, currency: str) -> dict[str, str]:
     return {"CurrencyCode": currency, "Amount": f"{amount.quantize(Decimal('0.01'))}"}
 
 
-def _order(sim: Simulator, order_id: str) -> Order:
+def _order(sim: SimState, order_id: str) -> Order:
     if sim.config.auto_create_orders:
         return sim.orderbook.ensure_order(order_id, [])
     order = sim.orderbook.get(order_id)
@@ -79,7 +77,7 @@ def _order(sim: Simulator, order_id: str) -> Order:
     return order
 
 
-def get_orders(sim: Simulator, req: Request) -> Answer:
+def get_orders(sim: SimState, req: Request) -> Answer:
     marketplaces = req.many("MarketplaceIds")
     if not marketplaces:
         raise BadInput("Missing required 'MarketplaceIds'.")
@@ -112,7 +110,7 @@ def get_orders(sim: Simulator, req: Request) -> Answer:
     return json_answer(200, {"payload": payload})
 
 
-def _select_orders(sim: Simulator, req: Request, marketplaces: list[str]) -> list[str]:
+def _select_orders(sim: SimState, req: Request, marketplaces: list[str]) -> list[str]:
     created_after = req.date("CreatedAfter")
     created_before = req.date("CreatedBefore")
     updated_after = req.date("LastUpdatedAfter")
@@ -154,13 +152,13 @@ def _select_orders(sim: Simulator, req: Request, marketplaces: list[str]) -> lis
     return chosen
 
 
-def get_order(sim: Simulator, req: Request) -> Answer:
+def get_order(sim: SimState, req: Request) -> Answer:
     with sim.orderbook.lock:
         order = _order(sim, req.params["orderId"])
         return json_answer(200, {"payload": order_json(order)})
 
 
-def get_order_items(sim: Simulator, req: Request) -> Answer:
+def get_order_items(sim: SimState, req: Request) -> Answer:
     with sim.orderbook.lock:
         order = _order(sim, req.params["orderId"])
         items = [
@@ -214,7 +212,7 @@ def _package(body: Any) -> tuple[str, dict[str, Any], list[tuple[str, int]]]:
     return marketplace, pkg, list(items.items())
 
 
-def confirm_shipment(sim: Simulator, req: Request) -> Answer:
+def confirm_shipment(sim: SimState, req: Request) -> Answer:
     from feeds.carriers import CARRIER_CODE_SET, tracking_fits  # lazy: the one carrier list
 
     order_id = req.params["orderId"]

@@ -1,15 +1,27 @@
-"""The simulator's memory besides orders: feeds, documents, and what it was asked to do.
+"""The simulator's memory: orders, feeds, documents, and what it was asked to do.
 
+SimState is what the API handlers (feeds_api, orders_api) work on: they take the state,
+never the server, so the modules import each other as a tree (app -> handlers -> state).
 Counters are the tests' ground truth for "nothing lost, nothing sent twice": every
 confirmation Amazon accepted is counted per (order, item), whichever way it arrived.
 """
 
 from __future__ import annotations
 
+import random
+import secrets
 import threading
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from feeds.simulator.auth import TokenStore
+from feeds.simulator.config import SimulatorConfig
+from feeds.simulator.faults import FaultInjector
+from feeds.simulator.orderbook import OrderBook
+
+DEFAULT_BOOK_SIZE = 300
 
 
 class Counters:
@@ -77,3 +89,46 @@ class Feed:
     ended: datetime | None = None
     result_document_id: str | None = None
     feed_options: dict[str, str] = field(default_factory=dict)
+
+
+class SimState:
+    """Everything a simulated Amazon remembers, shared by the request threads and the
+    feed ticker; ``lock`` guards feeds, documents, page tokens and the id generator."""
+
+    def __init__(self, config: SimulatorConfig, orderbook: OrderBook | None = None) -> None:
+        self.config = config
+        self.orderbook = (
+            orderbook
+            if orderbook is not None
+            else OrderBook.generate(config.seed, DEFAULT_BOOK_SIZE)
+        )
+        self.counters = Counters()
+        self.lock = threading.RLock()
+        self.feeds: dict[str, Feed] = {}
+        self.documents: dict[str, Document] = {}
+        self.page_tokens: dict[str, tuple[list[str], int, int]] = {}
+        self.tokens = TokenStore(
+            config.client_id, config.client_secret, config.refresh_token, config.token_lifetime
+        )
+        self.faults = FaultInjector(config.faults, config.seed)
+        self.signing_key = secrets.token_bytes(32)
+        self.url = ""  # the server's base URL, set once it listens (for signed URLs)
+        #: Set to have the feed ticker look at the feeds now rather than at its next tick.
+        self.woken = threading.Event()
+        #: One feed advance at a time (the ticker and handlers that advance before reading).
+        self.advancing = threading.Lock()
+        self._ids = random.Random(f"ids-{config.seed}")
+        self._next_feed = 50_000_000_000 + self._ids.randrange(10**9)
+
+    def new_feed_id(self) -> str:
+        with self.lock:
+            self._next_feed += 1
+            return str(self._next_feed)
+
+    def new_document_id(self) -> str:
+        with self.lock:
+            token = uuid.UUID(int=self._ids.getrandbits(128))
+            return f"amzn1.tortuga.4.na.{token}.T{self._ids.randrange(10**12)}"
+
+    def wake(self) -> None:
+        self.woken.set()
