@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from sqlalchemy import or_, select
 
-from processors.ledger import health
+from processors.ledger import health, uploads
 from processors.ledger.orders import due_every_seller
 from processors.ledger.schema import feeds, files, lines
 from processors.ledger.statuses import FeedState, LineStatus
@@ -71,6 +71,7 @@ def current_alerts(ledger: Ledger, window: AlertWindow) -> list[Alert]:
     return [
         *_line_alerts(ledger, window),
         *_file_alerts(ledger, window),
+        *_refused_name_alerts(ledger, window),
         *_feed_alerts(ledger, window),
         *_health_alerts(ledger, window),
         *_due_alerts(ledger, window),
@@ -159,6 +160,18 @@ def _file_alerts(ledger: Ledger, window: AlertWindow) -> list[Alert]:
         if r.error_report:
             text += f"; the reasons are in {r.error_report}"
         out.append(Alert(f"file:{r.id}:rejected", AlertKind.FILE_REJECTED, r.seller, text))
+    return out
+
+
+def _refused_name_alerts(ledger: Ledger, window: AlertWindow) -> list[Alert]:
+    """Files quarantined for their name (uploads.py): rejected as surely as a file whose
+    content is refused, so told of alike; the reason quotes the name as received."""
+    out = []
+    for u in uploads.refused_since(ledger, window.now - window.lookback):
+        text = f"{u.name}: rejected whole, nothing queued: {u.reason}"
+        if u.intake_report:
+            text += f"; the seller's report is {u.intake_report}"
+        out.append(Alert(f"upload:{u.id}:refused", AlertKind.FILE_REJECTED, u.seller, text))
     return out
 
 

@@ -27,6 +27,7 @@ from config.settings import SellerSettings, Settings
 from feeds.model import FIELDS, RowChunk
 from feeds.rules import validate_rows
 from processors.convert import rule_context
+from processors.ledger import uploads
 from processors.ledger.queries import FileLine, iter_file_lines
 from processors.ledger.records import DuplicateFile, FileRecord
 from processors.ledger.replaced import supersede_replaced
@@ -92,7 +93,7 @@ def take_in_posted(
         raise KeyReused(name)
     begun = ledger.begin_file(seller.name, name, sha, len(body), received_at=now)
     if isinstance(begun, DuplicateFile):
-        return _seen_before(ledger, begun, name)
+        return _seen_before(ledger, begun, name, now)
     with begun:
         result = validate_rows(chunk_of(records), rule_context(settings, now, seller))
         begun.add_rows(result.lines, result.rows, result.errors)
@@ -101,10 +102,21 @@ def take_in_posted(
     return ApiIntake(record, False, None, list(iter_file_lines(ledger, record.id)))
 
 
-def _seen_before(ledger: Ledger, dup: DuplicateFile, name: str) -> ApiIntake:
+def _seen_before(ledger: Ledger, dup: DuplicateFile, name: str, now: datetime) -> ApiIntake:
     first = dup.earlier
     if first.name == name:
         return ApiIntake(first, True, None, list(iter_file_lines(ledger, first.id)))
+    # Recorded as an uploaded copy of a file is; a retry (the same key) records nothing new.
+    uploads.record(
+        ledger,
+        seller=first.seller,
+        kind=uploads.UploadKind.DUPLICATE,
+        name=name,
+        upload_key=name,
+        received_at=now,
+        reason=f"the same lines were posted as {first.name}; nothing was queued again",
+        duplicate_of=first.id,
+    )
     return ApiIntake(first, False, first, [])
 
 

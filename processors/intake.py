@@ -58,6 +58,7 @@ from ingest.names import make_claim_name, original_name, printable_name
 from ingest.readers import open_reader, unreadable
 from processors.context import Context
 from processors.convert import CHUNK_ROWS, FileOutcome, rule_context
+from processors.ledger import uploads
 from processors.ledger.errors import LedgerError
 from processors.ledger.fileclaims import FileHold, try_hold
 from processors.ledger.fileintake import FileIntake
@@ -169,9 +170,7 @@ def intake_ready(
                 todo.append((*got, False))
         for refused in inbox.refused():
             try:
-                results.append(
-                    _refuse_name(seller, inbox, outbox, refused, simulated=ctx.simulated)
-                )
+                results.append(_refuse_name(ctx, seller, inbox, outbox, refused))
             except Exception:
                 log.exception(
                     "%s: could not quarantine %s", seller.name, printable_name(refused.name)
@@ -429,10 +428,11 @@ def _gave_up(name: str, started: int) -> FileRejected:
 
 
 def _refuse_name(
-    seller: SellerSettings, inbox: Inbox, outbox: Outbox, refused: RefusedFile, *, simulated: bool
+    ctx: Context, seller: SellerSettings, inbox: Inbox, outbox: Outbox, refused: RefusedFile
 ) -> IntakeResult:
     """A file named so that it cannot be taken: quarantined under a stand-in name, and a
-    rejection report under that name tells the seller which file and why."""
+    rejection report under that name tells the seller which file and why. The ledger
+    records it (uploads_not_taken), so the console lists it and the alerts tell of it."""
     stand_in = inbox.quarantine_refused(refused)
     shown = original_name(stand_in) or stand_in
     reason = f"{refused.reason} ('{printable_name(refused.name)}'), so it was not taken in"
@@ -442,8 +442,18 @@ def _refuse_name(
         file_hint="rename it with letters, digits, spaces, dots, dashes or underscores, "
         "at most 200 bytes long, and upload it again",
     )
+    uploads.record(
+        ctx.ledger,
+        seller=seller.name,
+        kind=uploads.UploadKind.REFUSED_NAME,
+        name=shown,
+        upload_key=stand_in,
+        received_at=ctx.clock(),
+        reason=reason,
+        intake_report=intake_report_names(shown)[0],
+    )
     try:
-        names = _write_report(outbox, outcome, simulated=simulated)
+        names = _write_report(outbox, outcome, simulated=ctx.simulated)
     finally:
         outcome.close()
     log.warning("%s: refused the file name %s: %s", seller.name, shown, refused.reason)
@@ -524,11 +534,25 @@ def _duplicate(
     outcome = FileOutcome(file=claimed.name, file_error=text)
     outcome.lines = earlier.lines
     # Under its own name, the report would replace the first upload's intake report.
-    again = ctx.clock() if earlier.name == claimed.name else None
+    now = ctx.clock()
+    again = now if earlier.name == claimed.name else None
     try:
         names = _write_report(outbox, outcome, simulated=ctx.simulated, again_at=again)
     finally:
         outcome.close()
+    # Recorded before the archive: a crash in between resumes the claim, which records
+    # the same claim name again, a no-op.
+    uploads.record(
+        ctx.ledger,
+        seller=seller.name,
+        kind=uploads.UploadKind.DUPLICATE,
+        name=claimed.name,
+        upload_key=claimed.claim_name,
+        received_at=now,
+        reason=text,
+        duplicate_of=earlier.id,
+        intake_report=names[0],
+    )
     inbox.archive(claimed)
     log.info("%s: %s: %s", seller.name, claimed.name, text)
     return IntakeResult.nothing_queued(earlier.id, claimed.name, text, names, same_as=True)

@@ -15,6 +15,7 @@ from config.settings import Settings
 from feeds.model import LineError
 from ingest.local import LocalOutbox
 from processors.intake import intake_report_names
+from processors.ledger import uploads
 from processors.ledger.store import Ledger
 from processors.results import result_report_names
 
@@ -60,3 +61,34 @@ def make_story(ledger: Ledger, settings: Settings) -> Story:
     )
     assert f2.id
     return Story(f1.id, g.id, feed, a1, a2, a3, g1)
+
+
+@dataclass
+class Uploads:
+    acme_copy: int  # acme-1.csv uploaded again
+    globex_refused: int  # a globex file refused for its name
+
+
+ACME_COPY = "acme-1.csv.again-20261126T120000Z.intake.csv"
+GLOBEX_REFUSED = "bad_name.csv"
+
+
+def make_uploads(ledger: Ledger, settings: Settings, story: Story) -> Uploads:
+    """Uploads not taken in, recorded as intake records them, with their intake reports."""
+    at = ledger.clock()
+    uploads.record(
+        ledger, seller="acme", kind=uploads.UploadKind.DUPLICATE, name="acme-1.csv",
+        upload_key="claim-acme-again", received_at=at, duplicate_of=story.acme_file,
+        reason="this file was already taken in; its lines were not queued again",
+        intake_report=ACME_COPY,
+    )  # fmt: skip
+    LocalOutbox(settings.seller("acme").outbox).write(ACME_COPY, b"acme copy report")
+    uploads.record(
+        ledger, seller="globex", kind=uploads.UploadKind.REFUSED_NAME, name=GLOBEX_REFUSED,
+        upload_key="claim-globex-refused", received_at=at,
+        reason="the file name contains a line break ('bad\\nname.csv'), so it was not taken in",
+        intake_report=f"{GLOBEX_REFUSED}.intake.csv",
+    )  # fmt: skip
+    LocalOutbox(settings.seller("globex").outbox).write(f"{GLOBEX_REFUSED}.intake.csv", b"x")
+    (g, a) = uploads.recent(ledger)
+    return Uploads(a.id, g.id)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from console_data import A1, G1, make_story
+from console_data import A1, G1, GLOBEX_REFUSED, make_story, make_uploads
 from console_support import LWA_SECRET, OPERATOR, SELLER, SESSION_KEY, Console, csrf_of
 
 from console.auth import authenticate, hash_password
 
 PAGES = ["/", "/queue", "/files", "/feeds", "/sellers", "/orders/111-0000001-0000001",
-         "/files/1/reports/intake.csv"]  # fmt: skip
+         "/files/1/reports/intake.csv", "/uploads/1/reports/intake.csv"]  # fmt: skip
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -118,6 +118,22 @@ def test_a_seller_account_gets_404_for_another_sellers_file_report(console: Cons
     with console.login(SELLER) as c:
         assert c.get(f"/files/{story.acme_file}/reports/result.csv").status_code == 200
         assert c.get(f"/files/{story.globex_file}/reports/intake.csv").status_code == 404
+
+
+def test_a_seller_account_sees_only_its_own_duplicate_and_refused_uploads(
+    console: Console,
+) -> None:
+    story = make_story(console.ledger, console.settings)
+    up = make_uploads(console.ledger, console.settings, story)
+    with console.login(SELLER) as c:
+        page = c.get("/files", params={"seller": "globex"}).text
+        own = c.get(f"/uploads/{up.acme_copy}/reports/intake.csv")
+        other = c.get(f"/uploads/{up.globex_refused}/reports/intake.csv")
+        missing = c.get("/uploads/999999/reports/intake.csv")
+    assert f'id="upload-{up.acme_copy}"' in page
+    assert GLOBEX_REFUSED not in page and f"upload-{up.globex_refused}" not in page
+    assert own.status_code == 200
+    assert other.status_code == missing.status_code == 404
 
 
 def test_a_seller_account_sees_only_its_own_lines_and_files(console: Console) -> None:

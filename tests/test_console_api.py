@@ -103,6 +103,17 @@ def test_the_same_lines_under_another_key_are_a_duplicate_file(api: ApiConsole) 
     assert queued(api) == 1
 
 
+def test_a_files_view_lists_later_copies_of_it_once_each(api: ApiConsole) -> None:
+    first = post(api, "batch-10", [line(1)]).json()
+    post(api, "batch-11", [line(1)])
+    post(api, "batch-11", [line(1)])  # a retry of the copy: the same upload
+    with api.client() as c:
+        r = c.get(f"/api/v1/files/{first['file']['id']}")
+    (copy,) = r.json()["duplicate_uploads"]
+    assert copy["name"] == "api-batch-11"
+    assert "posted as api-batch-10" in copy["reason"] and copy["received_at"]
+
+
 def test_a_key_reused_for_other_lines_is_refused(api: ApiConsole) -> None:
     post(api, "batch-5", [line(1)])
     r = post(api, "batch-5", [line(2)])

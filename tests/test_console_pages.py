@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from console_data import A1, A2, A2_TRACKING, A3, G1, REPORT_BYTES, make_story
+from console_data import (
+    A1,
+    A2,
+    A2_TRACKING,
+    A3,
+    ACME_COPY,
+    G1,
+    REPORT_BYTES,
+    make_story,
+    make_uploads,
+)
 from console_support import Console, csrf_of
 from ledger_db import ship, take_in
 
@@ -176,6 +186,25 @@ def test_files_page_lists_counts_and_reports_to_download(console: Console) -> No
     assert r.status_code == 200
     assert r.content == REPORT_BYTES
     assert "acme-1.csv.result.csv" in r.headers["content-disposition"]
+
+
+def test_files_page_lists_duplicate_and_refused_uploads_with_their_reports(
+    console: Console,
+) -> None:
+    story = make_story(console.ledger, console.settings)
+    up = make_uploads(console.ledger, console.settings, story)
+    with console.login() as c:
+        page = c.get("/files").text
+        copy = c.get(f"/uploads/{up.acme_copy}/reports/intake.csv")
+    acme = page[page.index(f'id="upload-{up.acme_copy}"') :]
+    acme = acme[: acme.index("</tr>")]
+    link = f'<a href="/files?seller=acme#file-{story.acme_file}">acme-1.csv</a>'
+    assert f"duplicate of {link}" in acme
+    assert f"/uploads/{up.acme_copy}/reports/intake.csv" in acme
+    globex = page[page.index(f'id="upload-{up.globex_refused}"') :]
+    assert "refused</span>: the file name contains a line break" in globex
+    assert (copy.status_code, copy.content) == (200, b"acme copy report")
+    assert ACME_COPY in copy.headers["content-disposition"]
 
 
 def test_a_report_missing_from_the_outbox_is_404(console: Console) -> None:

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from config.settings import SellerSettings
 from console.api.access import caller
 from console.api.errors import not_found
-from console.api.views import browse_row_json, file_json, history_json
+from console.api.views import browse_row_json, file_json, history_json, upload_json
 from console.auth import Viewer
 from console.pages.queue import queue_filter
 from console.state import ConsoleState, state
+from processors.ledger import uploads
 from processors.ledger.browse import browse
 from processors.ledger.errors import UnknownRecord
 from processors.ledger.queries import file_done, order_history
@@ -38,7 +39,10 @@ def get_order(
     return {"order_id": order_id, "lines": [history_json(h) for h in mine]}
 
 
-@router.get("/files/{file_id}", summary="A file's (or an API POST's) intake counts and status")
+@router.get(
+    "/files/{file_id}",
+    summary="A file's (or an API POST's) intake counts and status, and later copies of it",
+)
 def get_file(
     file_id: int,
     seller: SellerSettings = Depends(caller),
@@ -50,7 +54,11 @@ def get_file(
         raise not_found("file") from None
     if f.seller != seller.name:
         raise not_found("file")
-    return {**file_json(f), "all_lines_ended": file_done(st.ledger, file_id)}
+    return {
+        **file_json(f),
+        "all_lines_ended": file_done(st.ledger, file_id),
+        "duplicate_uploads": [upload_json(u) for u in uploads.copies_of(st.ledger, file_id)],
+    }
 
 
 @router.get("/queue", summary="Lines, newest first, with the queue page's filters")

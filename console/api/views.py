@@ -9,6 +9,7 @@ from processors.apiintake import verdict
 from processors.ledger.browse import BrowseRow
 from processors.ledger.queries import FileLine, LineHistory
 from processors.ledger.records import FileRecord, LineRow
+from processors.ledger.uploads import UploadNotTaken
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -28,6 +29,13 @@ def file_json(f: FileRecord) -> dict[str, Any]:
         "conflicts": f.conflicts,
         "reported_at": _iso(f.reported_at),
     }
+
+
+def upload_json(u: UploadNotTaken) -> dict[str, Any]:
+    """A later upload of a file's content (an uploaded copy, or the same lines posted
+    under another Idempotency-Key): when it came, under which name, and why nothing of
+    it was queued."""
+    return {"name": u.name, "received_at": _iso(u.received_at), "reason": u.reason}
 
 
 def verdict_json(ln: FileLine) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from console.deps import not_found, render, seller_scope, viewer
 from console.reports import report_names
 from console.state import ConsoleState, state
 from ingest.errors import UnsafeName
+from processors.ledger import uploads
 from processors.ledger.catalog import file_of, recent_files
 from processors.ledger.errors import UnknownRecord
 from processors.ledger.records import FileRecord
@@ -52,7 +53,8 @@ def files_page(
         bad = rejected_whole(f)
         reason = _reason(st, f, names) if bad else None
         rows.append({"file": f, "reports": names, "rejected": bad, "reason": reason})
-    return render(request, "files.html", who, rows=rows, seller=scope)
+    others = uploads.recent(st.ledger, scope)
+    return render(request, "files.html", who, rows=rows, uploads=others, seller=scope)
 
 
 @router.get("/files/{file_id}/reports/{kind}")
@@ -66,11 +68,29 @@ def download(
         f = file_of(st.ledger, file_id, who.seller)
     except UnknownRecord:
         raise not_found() from None
-    name = report_names(f, st.settings).get(kind)
+    return _report(st, f.seller, report_names(f, st.settings).get(kind), kind)
+
+
+@router.get("/uploads/{upload_id}/reports/{kind}")
+def upload_report(
+    upload_id: int,
+    kind: str,
+    who: Viewer = Depends(viewer),
+    st: ConsoleState = Depends(state),
+) -> Response:
+    """The intake report of a duplicate or refused upload (it has no other)."""
+    try:
+        u = uploads.upload_of(st.ledger, upload_id, who.seller)
+    except UnknownRecord:
+        raise not_found() from None
+    return _report(st, u.seller, u.intake_reports.get(kind), kind)
+
+
+def _report(st: ConsoleState, seller: str, name: str | None, kind: str) -> Response:
     if name is None:
         raise not_found()
     try:
-        data = st.outboxes.read(f.seller, name)
+        data = st.outboxes.read(seller, name)
     except (FileNotFoundError, UnsafeName):
         raise not_found() from None
     return Response(

@@ -297,3 +297,26 @@ order_sync = Table(
     _ts("paging_max_seen", nullable=True),  # the newest LastUpdateDate it met so far
     _ts("synced_at", nullable=True),
 )
+
+# Uploads that did not become a file of their own (processors/ledger/uploads.py): a copy
+# of content already received (kind "duplicate", naming the file it repeats) and a file
+# whose name the service refuses (kind "refused_name", quarantined under a stand-in name).
+# The files table cannot hold them: its rows are one per content, and a refused file is
+# never read. ``upload_key`` names the one upload (its claim name, or the API POST's
+# name), so a step repeated after a crash records it once.
+uploads_not_taken = Table(
+    "uploads_not_taken",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seller", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("upload_key", String(300), nullable=False),
+    _ts("received_at"),
+    Column("duplicate_of", ForeignKey("files.id")),
+    Column("reason", Text, nullable=False),
+    Column("intake_report", Text),  # its NAME....intake.csv in the seller's outbox
+    UniqueConstraint("seller", "upload_key"),
+    Index(None, "duplicate_of"),
+    Index(None, "received_at"),
+)
