@@ -1,19 +1,16 @@
-"""/metrics for Prometheus: the ledger's counts read at scrape time, plus this process's
-SP-API calls.
+"""/metrics for Prometheus: the ledger's counts read at scrape time.
 
 Counts come from the ledger when Prometheus asks, not from counters kept by the process,
-so every worker and the console agree on them, and a restart does not reset them. The
-SP-API calls are the one exception: they happen in the process that makes them and are
-counted there (feeds/spapi/callstats.py), so they show on the /metrics of the service
-that serves the console ([web] enabled), not of a separate `run.py web`.
+so every worker and the console agree on them, and a restart does not reset them. SP-API
+calls happen in the workers: each adds its counts to the ledger every few seconds
+(processors/callcounter.py), and /metrics sums them, so a console run apart from the
+workers (`run.py web`, another machine on the PostgreSQL ledger) shows them all.
 
 No metric carries order data: labels are sellers, statuses, feed states and operations.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,9 +23,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from config.settings import Settings
-from feeds.spapi import callstats
 from processors.alertsources import INBOX_PREFIX
-from processors.ledger import health
+from processors.callcounter import FLUSH_SECONDS
+from processors.ledger import callcounts, health
 from processors.ledger.schema import feeds, files, lines
 from processors.ledger.statuses import FeedState, LineStatus
 from processors.ledger.store import Ledger
@@ -39,39 +36,6 @@ router = APIRouter()
 IN_FLIGHT = [FeedState.PREPARED.value, FeedState.UPLOADED.value, FeedState.CREATED.value]
 #: Intake speed is averaged over this window (a file lands all at once).
 RATE_WINDOW = timedelta(minutes=5)
-
-
-class _CallCounts:
-    """SP-API attempts by (operation, outcome) in this process; one observer for all apps."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[tuple[str, str]] = Counter()
-        self._lock = threading.Lock()
-        callstats.add_observer(self.add)
-
-    def add(self, operation: str, outcome: str) -> None:
-        with self._lock:
-            self.counts[(operation, outcome)] += 1
-
-    def snapshot(self) -> dict[tuple[str, str], int]:
-        with self._lock:
-            return dict(self.counts)
-
-
-SPAPI_CALLS = _CallCounts()
-
-
-class SpApiCollector(Collector):
-    def collect(self) -> Iterator[Metric]:
-        calls = CounterMetricFamily(
-            "shipfeed_spapi_calls",
-            "SP-API requests sent by this process, by operation and outcome "
-            "(ok, throttled = HTTP 429, error); each retry counts",
-            labels=["operation", "outcome"],
-        )
-        for (op, outcome), n in sorted(SPAPI_CALLS.snapshot().items()):
-            calls.add_metric([op, outcome], n)
-        yield calls
 
 
 class LedgerCollector(Collector):
@@ -169,6 +133,19 @@ class LedgerCollector(Collector):
             rate.add_metric([s], per_seller.get(s, 0) / RATE_WINDOW.total_seconds())
         yield rate
         yield from _health_metrics(self.ledger, sellers)
+        yield _spapi_metric(callcounts.totals(self.ledger))
+
+
+def _spapi_metric(totals: dict[tuple[str, str], int]) -> Metric:
+    calls = CounterMetricFamily(
+        "shipfeed_spapi_calls",
+        "SP-API requests sent by every worker on this ledger, by operation and outcome "
+        f"(ok, throttled = HTTP 429, error); each retry counts; up to {FLUSH_SECONDS:g} s behind",
+        labels=["operation", "outcome"],
+    )
+    for (op, outcome), n in sorted(totals.items()):
+        calls.add_metric([op, outcome], n)
+    return calls
 
 
 def _all(sellers: list[str], found: Iterable[str]) -> list[str]:
@@ -225,7 +202,6 @@ def _health_metrics(ledger: Ledger, sellers: list[str]) -> Iterator[Metric]:
 def registry_for(ledger: Ledger, settings: Settings) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(LedgerCollector(ledger, settings))
-    registry.register(SpApiCollector())
     return registry
 
 

@@ -42,6 +42,7 @@ from processors.alerts import Destination, destinations, send_alerts
 from processors.alertsources import INBOX_PREFIX
 from processors.batcher import run_batch
 from processors.boxhealth import RecordedOutbox
+from processors.callcounter import CallCounter
 from processors.context import Context
 from processors.intake import IntakeResult, intake_ready
 from processors.ledger import health
@@ -146,6 +147,7 @@ class Service:
         )
         self.intake_results: list[IntakeResult] = []
         self.web: Any = None  # the console's server thread ([web] enabled), stopped on close
+        self.calls: CallCounter | None = None  # SP-API call counts to the ledger
         self.alert_targets = list(alert_targets)
 
     @property
@@ -185,6 +187,9 @@ class Service:
             )
             undo.append(ledger.close)
             ledger.acquire_instance_lock()
+            # Adds this process's SP-API calls to the ledger, so any /metrics sums them.
+            calls = CallCounter(ledger).start()
+            undo.append(calls.close)
             simulator: Simulator | None = None
             if simulated:
                 simulator = start_simulator(
@@ -255,6 +260,7 @@ class Service:
             alert_targets=destinations(secrets.alerts),
         )
         service.web = web
+        service.calls = calls
         return service
 
     def close(self) -> None:
@@ -267,6 +273,8 @@ class Service:
         _quietly(self.client.close)
         if self.simulator is not None:
             _quietly(self.simulator.stop)
+        if self.calls is not None:  # the last counts, while the ledger is open
+            _quietly(self.calls.close)
         _quietly(self.ledger.close)
         logs.event("service_stopped")
 

@@ -19,7 +19,8 @@ from sqlalchemy.engine import make_url
 
 from console.serve import ConsoleThread
 from feeds.spapi import callstats
-from processors.ledger import health
+from processors.callcounter import CallCounter
+from processors.ledger import callcounts, health
 from processors.ledger.store import Ledger
 
 
@@ -58,8 +59,10 @@ def test_metrics_count_lines_per_status_and_seller_without_order_data(api: ApiCo
 
 def test_metrics_count_spapi_calls_throttles_and_errors_per_operation(api: ApiConsole) -> None:
     before = scrape(api)
+    counter = CallCounter(api.ledger, every=3600).start()  # a worker in this process
     for outcome in (callstats.OK, callstats.THROTTLED, callstats.THROTTLED, callstats.ERROR):
         callstats.report("createFeed", outcome)
+    counter.close()
     after = scrape(api)
 
     def grew(outcome: str) -> float:
@@ -67,6 +70,14 @@ def test_metrics_count_spapi_calls_throttles_and_errors_per_operation(api: ApiCo
         return after[key] - before.get(key, 0)
 
     assert (grew("ok"), grew("throttled"), grew("error")) == (1, 2, 1)
+
+
+def test_metrics_sum_the_spapi_calls_of_every_worker(api: ApiConsole) -> None:
+    now = datetime.now(UTC)
+    callcounts.add(api.ledger, "host-a:11:t", {("getFeed", "ok"): 4}, now)
+    callcounts.add(api.ledger, "host-b:22:t", {("getFeed", "ok"): 5}, now)
+    key = ("shipfeed_spapi_calls_total", (("operation", "getFeed"), ("outcome", "ok")))
+    assert scrape(api)[key] == 9
 
 
 def test_metrics_show_inbox_poll_failures(api: ApiConsole) -> None:

@@ -320,3 +320,17 @@ uploads_not_taken = Table(
     Index(None, "duplicate_of"),
     Index(None, "received_at"),
 )
+
+# SP-API requests per process, operation and outcome (processors/ledger/callcounts.py):
+# each worker adds what it sent every few seconds, so /metrics, served by any process,
+# sums every worker's calls, on one machine or several. A row per process start keeps
+# the sums growing across restarts, as a Prometheus counter must.
+spapi_calls = Table(
+    "spapi_calls",
+    metadata,
+    Column("process", String(200), primary_key=True),
+    Column("operation", String(100), primary_key=True),
+    Column("outcome", String(20), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    _ts("updated_at"),
+)
