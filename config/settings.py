@@ -28,11 +28,16 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from config.regions import MARKETPLACES, marketplace_problem
+
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 
 #: The merchant id of the seller made up when the settings list none: a placeholder the
 #: simulator accepts, never a real seller's id.
 SIMULATED_MERCHANT = "SIMULATED"
+
+#: The marketplace of the seller made up when the settings list none, by region.
+MAIN_MARKETPLACE = {"NA": "ATVPDKIKX0DER", "EU": "A1F83G8C2ARO7P", "FE": "A1VC38T7YXB528"}
 
 #: Ledger backends shipfeed is built and tested for.
 LEDGER_BACKENDS = ("sqlite", "postgresql")
@@ -107,12 +112,30 @@ class FeedSettings(Section):
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
 
 
+Region = Literal["NA", "EU", "FE"]
+
+
 class SpApiSettings(Section):
-    region: Literal["NA", "EU", "FE"] = "NA"
-    endpoint: str | None = None  # any URL overrides the region's endpoint (the simulator)
-    token_url: str = "https://api.amazon.com/auth/o2/token"
+    # The region of every seller that names none ([[sellers]] region) and whose
+    # marketplaces do not say it; the region picks the SP-API endpoint.
+    region: Region = "NA"
+    endpoint: str | None = None  # any URL overrides every region's endpoint (the simulator)
+    # One region's endpoint overridden: {EU = "https://..."}; wins over ``endpoint``.
+    endpoints: dict[Region, str] = Field(default_factory=dict)
+    token_url: str = "https://api.amazon.com/auth/o2/token"  # LWA, one for every region
 
     _urls = field_validator("endpoint", "token_url")(_http_url)
+
+    @field_validator("endpoints")
+    @classmethod
+    def _region_urls(cls, v: dict[str, str]) -> dict[str, str]:
+        for region, url in v.items():
+            try:
+                _http_url(url)
+            except ValueError as exc:
+                raise ValueError(f"{region}: {exc}") from None
+        return v
+
     timeout_seconds: float = Field(30.0, gt=0)
     max_retries: int = Field(5, ge=0)
     # Mirror Amazon's orders (processors/mirror.py) and check queued lines against the
@@ -188,12 +211,20 @@ class AlertSettings(Section):
 class SellerSettings(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     merchant_id: str
-    marketplace_id: str = "ATVPDKIKX0DER"  # amazon.com
+    marketplace_id: str = "ATVPDKIKX0DER"  # amazon.com; the seller's main marketplace
+    # Further marketplaces of the same region the seller sells in (feeds and order
+    # lookups name them all); marketplace_id stays the one reports and links use.
+    marketplace_ids: list[str] = Field(default_factory=list)
+    # The SP-API region; None: [spapi] region when set there, else its marketplaces' own.
+    region: Region | None = None
     inbox: str  # a path, or sftp://user@host:port/path
     outbox: str
 
     _boxes = field_validator("inbox", "outbox")(_box_location)
-    credentials: str = "default"  # a key into the secrets, never the secret itself
+    # A key into the secrets, never the secret itself: [sftp.NAME] for the inbox and
+    # outbox login, [lwa.NAME] for the Amazon account's refresh token (none: the default
+    # lwa_refresh_token). Sellers naming one refresh token share one Amazon account.
+    credentials: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
     column_map: dict[str, str] = Field(default_factory=dict)  # seller header -> field
     known_hosts: str | None = None  # for sftp:// inboxes
     trust_on_first_use: bool = False
@@ -213,6 +244,11 @@ class SellerSettings(Section):
     @classmethod
     def _own_timezone(cls, v: str | None) -> str | None:
         return None if v is None else _known_timezone(v)
+
+    @property
+    def marketplaces(self) -> list[str]:
+        """Every marketplace the seller serves, its main one first, each once."""
+        return list(dict.fromkeys([self.marketplace_id, *self.marketplace_ids]))
 
 
 class SftpSecret(Section):
@@ -262,18 +298,35 @@ class ApiSecrets(Section):
     tokens: dict[str, ApiToken] = Field(default_factory=dict)  # name -> token
 
 
+class LwaAccountSecret(Section):
+    """One selling-partner account's authorisation of the application ([lwa.NAME])."""
+
+    refresh_token: SecretStr
+
+
 class Secrets(Section):
     console: ConsoleSecrets = ConsoleSecrets()
     alerts: AlertSecrets = AlertSecrets()
     api: ApiSecrets = ApiSecrets()
+    # The one LWA application of the deployment.
     lwa_client_id: SecretStr | None = None
     lwa_client_secret: SecretStr | None = None
+    # The refresh token of every seller without one of its own under [lwa.NAME].
     lwa_refresh_token: SecretStr | None = None
+    lwa: dict[str, LwaAccountSecret] = Field(default_factory=dict)  # credentials name -> token
     sftp: dict[str, SftpSecret] = Field(default_factory=dict)
 
     @property
     def has_spapi(self) -> bool:
-        return bool(self.lwa_client_id and self.lwa_client_secret and self.lwa_refresh_token)
+        """The application is set, and at least one account's refresh token."""
+        return bool(
+            self.lwa_client_id and self.lwa_client_secret and (self.lwa_refresh_token or self.lwa)
+        )
+
+    def refresh_token_for(self, credentials: str) -> SecretStr | None:
+        """The refresh token a seller naming ``credentials`` logs in with, if any."""
+        own = self.lwa.get(credentials)
+        return own.refresh_token if own is not None else self.lwa_refresh_token
 
 
 class Settings(BaseSettings):
@@ -322,6 +375,7 @@ class Settings(BaseSettings):
                 SellerSettings(
                     name="default",
                     merchant_id=SIMULATED_MERCHANT,
+                    marketplace_id=MAIN_MARKETPLACE[self.spapi.region],
                     inbox=str(self.data_dir / "inbox"),
                     outbox=str(self.data_dir / "outbox"),
                 )
@@ -329,7 +383,37 @@ class Settings(BaseSettings):
         names = [s.name for s in self.sellers]
         if len(set(names)) != len(names):
             raise ValueError(f"seller names must be unique, got {names}")
+        for i, s in enumerate(self.sellers):
+            self._check_marketplaces(i, s)
         return self
+
+    def _check_marketplaces(self, index: int, seller: SellerSettings) -> None:
+        region = self.region_of(seller)
+        for key, values in (
+            ("marketplace_id", [seller.marketplace_id]),
+            ("marketplace_ids", seller.marketplace_ids),
+        ):
+            for value in values:
+                why = marketplace_problem(value, region)
+                if why is not None:
+                    raise ValueError(f"sellers[{index}].{key}: {why}")
+
+    def region_of(self, seller: SellerSettings) -> str:
+        """The seller's SP-API region: its own; else [spapi] region when the settings set
+        it; else the region of its main marketplace (amazon.de: EU), so a settings file
+        from before regions per seller keeps its meaning and a German seller needs no
+        region line."""
+        if seller.region is not None:
+            return seller.region
+        if "region" in self.spapi.model_fields_set:
+            return self.spapi.region
+        known = MARKETPLACES.get(seller.marketplace_id)
+        return known[0] if known is not None else self.spapi.region
+
+    def endpoint_for(self, region: str) -> str | None:
+        """The endpoint the settings set for ``region``; None: Amazon's own."""
+        own = {str(k): v for k, v in self.spapi.endpoints.items()}
+        return own.get(region) or self.spapi.endpoint
 
     @property
     def resolved_ledger_url(self) -> str:
@@ -406,6 +490,9 @@ def problems(exc: ValidationError) -> str:
             where += f"[{part}]" if isinstance(part, int) else f"{'.' if where else ''}{part}"
         why = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
         why = why.removeprefix("Value error, ")
+        if not where and why.startswith("sellers["):  # a check across keys names its key
+            out.append(why)
+            continue
         out.append(f"{where or '(top level)'}: {why}")
     return "; ".join(out)
 

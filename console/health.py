@@ -54,9 +54,17 @@ def readiness(ledger: Ledger, sellers: list[str], window: timedelta) -> dict[str
             "ledger": {"ok": False, "reason": f"the ledger does not answer ({type(exc).__name__})"}
         }
     checks: dict[str, dict[str, Any]] = {"ledger": {"ok": True}}
-    login = rows.get(health.AMAZON_LOGIN)
-    if login is not None and login.state == health.REFUSED:
-        checks["amazon_login"] = {"ok": False, "reason": f"refused since {login.since.isoformat()}"}
+    refused = [
+        h for h in rows.values() if health.is_login(h.component) and h.state == health.REFUSED
+    ]
+    if refused:  # any account's (several accounts: each has its own login row)
+        login = refused[0]
+        account = health.login_account(login.component)
+        whose = f"account {account} " if account else ""
+        checks["amazon_login"] = {
+            "ok": False,
+            "reason": f"{whose}refused since {login.since.isoformat()}",
+        }
     else:
         checks["amazon_login"] = {"ok": True}
     now = datetime.now(UTC)

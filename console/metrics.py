@@ -168,8 +168,8 @@ def _health_metrics(ledger: Ledger, sellers: list[str]) -> Iterator[Metric]:
     login = GaugeMetricFamily(
         "shipfeed_amazon_login_ok", "0 while Amazon refuses the login, else 1"
     )
-    h = rows.get(health.AMAZON_LOGIN)
-    login.add_metric([], 0 if h is not None and h.state == health.REFUSED else 1)
+    refused = any(health.is_login(c) and h.state == health.REFUSED for c, h in rows.items())
+    login.add_metric([], 0 if refused else 1)  # 0 while any account's login is refused
     yield login
     failing = GaugeMetricFamily(
         "shipfeed_inbox_poll_failing",

@@ -212,14 +212,16 @@ def _health_alerts(ledger: Ledger, window: AlertWindow) -> list[Alert]:
     out = []
     for h in health.read(ledger):
         since = h.since.strftime("%Y-%m-%d %H:%M UTC")
-        if h.component == health.AMAZON_LOGIN and h.state == health.REFUSED:
+        if health.is_login(h.component) and h.state == health.REFUSED:
+            account = health.login_account(h.component)
+            whose = f" of account {account}" if account else ""
             out.append(
                 Alert(
                     f"health:{h.component}:{_stamp(h.since)}",
                     AlertKind.LOGIN_REFUSED,
                     None,
-                    f"Amazon refuses the login since {since}: {h.last_error}; "
-                    "nothing is sent until it is fixed",
+                    f"Amazon refuses the login{whose} since {since}: {h.last_error}; "
+                    f"nothing is sent{' for it' if account else ''} until it is fixed",
                 )
             )
             continue

@@ -192,7 +192,7 @@ def _create(
         before = datetime.now(UTC)  # Amazon's clock, not the injected one
         try:
             amazon_id = ctx.client.feeds.create_feed(
-                ORDER_FULFILLMENT_FEED, [seller.marketplace_id], doc_id
+                ORDER_FULFILLMENT_FEED, seller.marketplaces, doc_id
             )
         except FeedSubmissionUnknown as exc:
             log.warning("feed %d: createFeed answer lost (%s); looking it up", feed.id, exc)

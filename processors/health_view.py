@@ -20,7 +20,11 @@ def _when(at: datetime) -> str:
 
 def health_data(ledger: Ledger) -> dict[str, Any]:
     rows = health.read(ledger)
-    login = next((h for h in rows if h.component == health.AMAZON_LOGIN), None)
+    logins = [h for h in rows if health.is_login(h.component)]
+    # The one login of a single-account service; with several accounts, a refused one.
+    login = next((h for h in logins if h.state == health.REFUSED), None) or next(
+        (h for h in logins if h.component == health.AMAZON_LOGIN), None
+    )
     steps = [h for h in rows if h.component.startswith("step:")]
     errors = [h for h in steps if h.last_error_at is not None]
     last = max(errors, key=lambda h: h.last_error_at or h.since) if errors else None
@@ -28,6 +32,16 @@ def health_data(ledger: Ledger) -> dict[str, Any]:
         "amazon_login": None
         if login is None
         else {"state": login.state, "since": login.since, "last_error": login.last_error},
+        # Each account's login (several accounts: one row each, "account": "acme@EU").
+        "amazon_logins": [
+            {
+                "account": health.login_account(h.component),
+                "state": h.state,
+                "since": h.since,
+                "last_error": h.last_error,
+            }
+            for h in logins
+        ],
         "failing_steps": [
             {"step": h.component.removeprefix("step:"), "since": h.since, "error": h.last_error}
             for h in steps
@@ -45,9 +59,13 @@ def health_data(ledger: Ledger) -> dict[str, Any]:
 
 def health_lines(data: dict[str, Any]) -> list[str]:
     out = []
-    login = data["amazon_login"]
-    if login is not None and login["state"] == health.REFUSED:
-        out.append(f"Amazon login refused since {_when(login['since'])}: {login['last_error']}")
+    for login in data["amazon_logins"]:
+        if login["state"] != health.REFUSED:
+            continue
+        whose = f" for account {login['account']}" if login["account"] else ""
+        out.append(
+            f"Amazon login refused{whose} since {_when(login['since'])}: {login['last_error']}"
+        )
     for f in data["failing_steps"]:
         out.append(f"step {f['step']} failing since {_when(f['since'])}: {f['error']}")
     last = data["last_step_error"]

@@ -20,6 +20,10 @@ The incremental read moves on to the newest LastUpdateDate it saw, minus an over
 the time the paging took: an order changed while the pages were read may sit on a page
 already passed, and the overlap makes the next read include it (Amazon's own clock, so
 our clock's skew does not matter). Orders read twice are simply stored twice.
+
+A seller serving several marketplaces of its region (``marketplace_ids``) asks Amazon
+for all of them in each call; the mirror keeps their orders under the seller's main
+marketplace, which is the key the checks and reconciliation read by.
 """
 
 from __future__ import annotations
@@ -84,7 +88,7 @@ def _named(ctx: Context, seller: SellerSettings, result: MirrorResult) -> None:
         if not _can_call(ctx, "getOrders"):
             return
         chunk = ids[start : start + MAX_ORDER_IDS]
-        found = ctx.client.orders.get_orders_by_id(chunk, marketplace_ids=[market])
+        found = ctx.client.orders.get_orders_by_id(chunk, marketplace_ids=seller.marketplaces)
         result.count("getOrders")
         result.by_id_calls += 1
         now = ctx.clock()
@@ -130,11 +134,11 @@ def _sync(
         try:
             if token is None:
                 found, token = ctx.client.orders.get_orders_page(
-                    marketplace_ids=[market], last_updated_after=after
+                    marketplace_ids=seller.marketplaces, last_updated_after=after
                 )
             else:
                 found, token = ctx.client.orders.get_orders_page(
-                    marketplace_ids=[market], next_token=token
+                    marketplace_ids=seller.marketplaces, next_token=token
                 )
         except InvalidRequest as exc:
             if token is None:

@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any
 
 import schedule
+from pydantic import SecretStr
 
 from config.settings import (
     Secrets,
@@ -34,10 +35,12 @@ from config.settings import (
 )
 from feeds.errors import ConfigError, CredentialsError, ExitCode, Stopping
 from feeds.simulator import Simulator, SimulatorConfig, start_simulator
-from feeds.spapi.client import REGION_ENDPOINTS, SpApiClient
+from feeds.spapi.accounts import DEFAULT_ACCOUNT, AccountKey
+from feeds.spapi.client import SpApiClient
 from ingest.factory import InboxOptions, SftpAuth, is_sftp, open_inbox, open_outbox
 from ingest.inbox import Inbox, Outbox
 from processors import logs
+from processors.accounts import Account, AccountClients, plan_accounts
 from processors.alerts import Destination, destinations, send_alerts
 from processors.alertsources import INBOX_PREFIX
 from processors.batcher import run_batch
@@ -48,6 +51,7 @@ from processors.intake import IntakeResult, intake_ready
 from processors.ledger import health
 from processors.ledger.identity import from_settings, record_or_refuse, refuse_before_opening
 from processors.ledger.queries import status_counts
+from processors.ledger.ratelimits import limiter_for
 from processors.ledger.records import FeedRow
 from processors.ledger.store import Ledger
 from processors.mirror import run_mirror
@@ -80,6 +84,7 @@ def secret_values(secrets: Secrets) -> list[str]:
         for s in (secrets.lwa_client_id, secrets.lwa_client_secret, secrets.lwa_refresh_token)
         if s is not None
     ]
+    found += [a.refresh_token.get_secret_value() for a in secrets.lwa.values()]
     for sftp in secrets.sftp.values():
         for s in (sftp.password, sftp.private_key_passphrase):
             if s is not None:
@@ -122,6 +127,7 @@ class Service:
         halt: threading.Event | None = None,
         redact: Callable[[str], str] = lambda text: text,
         alert_targets: Sequence[Destination] = (),
+        accounts: AccountClients | None = None,
     ) -> None:
         for s in sellers:  # every report write says whether the outbox works (boxhealth.py)
             if not isinstance(s.outbox, RecordedOutbox):
@@ -135,8 +141,14 @@ class Service:
         # waits and the batcher check it. ``stop_event``: the run ends (signals only).
         self.halt = halt if halt is not None else threading.Event()
         self.stop_event = threading.Event()
+        self.accounts = accounts
         self.ctx = Context(
-            settings, ledger, client, simulated=simulator is not None, stop=self.halt
+            settings,
+            ledger,
+            client,
+            simulated=simulator is not None,
+            stop=self.halt,
+            accounts=accounts,
         )
         self.steps = StepRunner(ledger, redact)
         self.reports = ReportWriter(
@@ -201,16 +213,8 @@ class Service:
                     )
                 )
                 undo.append(simulator.stop)
-                client = SpApiClient(
-                    endpoint=simulator.url,
-                    token_url=f"{simulator.url}/auth/o2/token",
-                    client_id=simulator.config.client_id,
-                    client_secret=simulator.config.client_secret,
-                    refresh_token=simulator.config.refresh_token,
-                    timeout=settings.spapi.timeout_seconds,
-                    max_retries=settings.spapi.max_retries,
-                    sleep=sleep,
-                )
+                plan = simulated_accounts(settings, simulator)
+                app_id, app_secret = simulator.config.client_id, simulator.config.client_secret
             else:
                 if not secrets.has_spapi:
                     raise CredentialsError(
@@ -219,18 +223,26 @@ class Service:
                         "SHIPFEED_LWA_REFRESH_TOKEN, or SHIPFEED_SECRETS_FILE",
                     )
                 assert secrets.lwa_client_id and secrets.lwa_client_secret
-                assert secrets.lwa_refresh_token
-                client = SpApiClient(
-                    endpoint=settings.spapi.endpoint or REGION_ENDPOINTS[settings.spapi.region],
-                    token_url=settings.spapi.token_url,
-                    client_id=secrets.lwa_client_id,
-                    client_secret=secrets.lwa_client_secret,
-                    refresh_token=secrets.lwa_refresh_token,
+                plan = plan_accounts(settings, secrets.refresh_token_for)
+                app_id = secrets.lwa_client_id.get_secret_value()
+                app_secret = secrets.lwa_client_secret.get_secret_value()
+
+            def connect(account: Account) -> SpApiClient:
+                return SpApiClient(
+                    endpoint=account.endpoint,
+                    token_url=account.token_url,
+                    client_id=app_id,
+                    client_secret=app_secret,
+                    refresh_token=account.refresh_token,
                     timeout=settings.spapi.timeout_seconds,
                     max_retries=settings.spapi.max_retries,
                     sleep=sleep,
+                    limiter=limiter_for(ledger.engine, str(account.key), sleep=sleep),
                 )
-            undo.append(client.close)
+
+            accounts = AccountClients(plan, connect)
+            undo.append(accounts.close)
+            client = accounts.client(accounts.key_of(settings.sellers[0].name))
             sellers = [_open_seller(settings, secrets, s, watch=watch) for s in settings.sellers]
             for s in sellers:
                 undo.append(s.inbox.close)
@@ -245,6 +257,7 @@ class Service:
             "service_started",
             simulated=simulated,
             endpoint=client.endpoint,
+            accounts=",".join(str(k) for k, _ in accounts),
             ledger=ledger.engine.url.render_as_string(hide_password=True),
             sellers=",".join(s.name for s in settings.sellers),
         )
@@ -258,6 +271,7 @@ class Service:
             halt=halt,
             redact=redact,
             alert_targets=destinations(secrets.alerts),
+            accounts=accounts,
         )
         service.web = web
         service.calls = calls
@@ -271,6 +285,8 @@ class Service:
             for closer in (s.inbox.close, s.outbox.close):
                 _quietly(closer)
         _quietly(self.client.close)
+        if self.accounts is not None:
+            _quietly(self.accounts.close)
         if self.simulator is not None:
             _quietly(self.simulator.stop)
         if self.calls is not None:  # the last counts, while the ledger is open
@@ -334,26 +350,57 @@ class Service:
         for s in self.sellers:
             if self.halt.is_set():
                 break
-            self._step("mirror", functools.partial(run_mirror, self.ctx, s.seller))
+            self._amazon_step("mirror", s.seller, functools.partial(run_mirror, seller=s.seller))
 
     def reconcile(self) -> None:
         """Rewrite each seller's due-orders files; flag confirmed lines Amazon still shows
         unshipped (processors/reconcile.py). Reads only the ledger's order mirror."""
         for s in self.sellers:
-            self._step("reconcile", functools.partial(run_reconcile, self.ctx, s.seller, s.outbox))
+            ctx = self.ctx.for_seller(s.seller.name)
+            self._step("reconcile", functools.partial(run_reconcile, ctx, s.seller, s.outbox))
 
     def batch(self) -> None:
         for s in self.sellers:
             if self.halt.is_set():
                 break
-            result = self._step("batch", functools.partial(run_batch, self.ctx, s.seller))
+            ctx = self.ctx.for_seller(s.seller.name)
+            batch = functools.partial(run_batch, seller=s.seller)
+            result = self._amazon_step("batch", s.seller, batch)
             if result is not None:  # the direct path confirms lines within the batch
-                self._notify(result.confirmed_lines)
+                self._notify(result.confirmed_lines, ctx)
 
     def _track_feeds(self) -> None:
-        result = self._step("track", lambda: run_tracking(self.ctx))
-        if result is not None:
-            self._notify(result.confirmed_lines)
+        """Poll the feeds in flight: in one pass with one account; with several, per
+        seller with its account's client, so a refused account leaves the others' feeds."""
+        if not self._several_accounts:
+            result = self._step("track", lambda: run_tracking(self.ctx))
+            if result is not None:
+                self._notify(result.confirmed_lines, self.ctx)
+            return
+        for s in self.sellers:
+            if self.halt.is_set():
+                break
+            ctx = self.ctx.for_seller(s.seller.name)
+            result = self._amazon_step(
+                "track", s.seller, functools.partial(run_tracking, seller=s.seller)
+            )
+            if result is not None:
+                self._notify(result.confirmed_lines, ctx)
+
+    @property
+    def _several_accounts(self) -> bool:
+        return self.accounts is not None and len(self.accounts) > 1
+
+    def account_of(self, seller: SellerSettings) -> AccountKey:
+        """The selling-partner account a seller's Amazon calls go to."""
+        return self.ctx.for_seller(seller.name).account_key
+
+    def _amazon_step(self, name: str, seller: SellerSettings, fn: Callable[[Context], Any]) -> Any:
+        """A step that talks to Amazon for ``seller``: with its account's client, and,
+        with several accounts, kept apart per account (backoff, health, refused login)."""
+        ctx = self.ctx.for_seller(seller.name)
+        account = str(ctx.account_key) if self._several_accounts else None
+        return self.steps.run(name, lambda: fn(ctx), account)
 
     def track(self) -> None:
         if not self.halt.is_set():
@@ -382,14 +429,14 @@ class Service:
                 ),
             )
 
-    def _notify(self, line_ids: list[int]) -> None:
+    def _notify(self, line_ids: list[int], ctx: Context) -> None:
         """Opt-in buyer emails for lines just confirmed (a no-op unless email.enabled).
 
         Sent after the ledger has recorded the confirmation, so a crash in between loses a
         courtesy email, never a confirmation; Amazon sends buyers its own notice anyway.
         """
         if line_ids:
-            self._step("notify", functools.partial(send_shipped_notices, self.ctx, line_ids))
+            self._step("notify", functools.partial(send_shipped_notices, ctx, line_ids))
 
     def report(self) -> list[str]:
         """Result reports of finished files, and each seller's status note."""
@@ -454,8 +501,7 @@ class Service:
                 self.batch()
                 self._track_feeds()
                 reports.extend(self.report())
-                counts = status_counts(self.ledger)
-                open_lines = counts.counts["in_queue"] + counts.counts["submitted"]
+                open_lines = self._open_lines()
                 if self.halt.is_set() or self._once_must_end():
                     break
                 if open_lines == 0 and not self._inboxes_settling():
@@ -478,8 +524,29 @@ class Service:
         self.halt.set()
 
     def _once_must_end(self) -> bool:
-        """A refused login or a stopped step: waiting until the timeout cannot fix it."""
-        return self.steps.login_refused is not None or self.steps.stopped is not None
+        """A stopped step, or a refused login of every account: waiting until the timeout
+        cannot fix it. With several accounts the others' lines are seen to the end."""
+        if self.steps.stopped is not None:
+            return True
+        if not self._several_accounts:
+            return self.steps.login_refused is not None
+        assert self.accounts is not None
+        return len(self.steps.refused) >= len(self.accounts)
+
+    def _open_lines(self) -> int:
+        """Lines still queued or submitted, except those of accounts whose login was
+        refused: they wait for the login to be fixed, not for this run."""
+        refused = self.steps.refused
+        if not refused or not self._several_accounts:
+            counts = status_counts(self.ledger)
+            return counts.counts["in_queue"] + counts.counts["submitted"]
+        total = 0
+        for s in self.sellers:
+            if str(self.account_of(s.seller)) in refused:
+                continue
+            counts = status_counts(self.ledger, s.seller.name)
+            total += counts.counts["in_queue"] + counts.counts["submitted"]
+        return total
 
     def _once_exit(self, open_lines: int, reports: list[str]) -> ExitCode:
         stop = self.steps.login_refused or self.steps.stopped
@@ -641,3 +708,32 @@ def _quietly(fn: Callable[[], object]) -> None:
         fn()
     except Exception as exc:
         logs.log.warning("while closing: %s", exc)
+
+
+#: The simulator's refresh token of an account that is not the default one.
+def _simulated_token(simulator: Simulator, credentials: str) -> str:
+    base = simulator.config.refresh_token
+    return base if credentials == DEFAULT_ACCOUNT else f"{base}-{credentials}"
+
+
+def simulated_accounts(settings: Settings, simulator: Simulator) -> dict[str, Account]:
+    """The accounts of a simulated run: each credentials name is its own simulated
+    selling partner, in its seller's region (the simulator serves every region)."""
+
+    def token(credentials: str) -> SecretStr:
+        return SecretStr(_simulated_token(simulator, credentials))
+
+    def endpoint(region: str) -> str:
+        return simulator.url if region == "NA" else simulator.endpoint(region)
+
+    plan = plan_accounts(
+        settings, token, endpoint=endpoint, token_url=f"{simulator.url}/auth/o2/token"
+    )
+    for account in {a.key: a for a in plan.values()}.values():
+        if not account.key.is_default:
+            simulator.add_partner(
+                account.refresh_token.get_secret_value(),
+                f"SIMULATED-{account.key.name.upper()}-{account.key.region}",
+                account.key.region,
+            )
+    return plan

@@ -84,15 +84,22 @@ class StepRunner:
         self.now = now
         self.failures: dict[str, int] = {}  # consecutive failures per step
         self.retry_at: dict[str, float] = {}
-        self.login_refused: StepStop | None = None
+        # Accounts whose login Amazon (or the settings) refused, by account (None: the
+        # only account of a single-account service): their steps back off, others go on.
+        self.refused: dict[str | None, StepStop] = {}
         self.stopped: StepStop | None = None  # the latest non-transient failure
         self._states = self._read_states()
+
+    @property
+    def login_refused(self) -> StepStop | None:
+        """The latest refused login of any account."""
+        return next(reversed(self.refused.values()), None)
 
     def forget_stops(self) -> None:
         """A new --once run tries every step again, whatever stopped the last one."""
         self.failures.clear()
         self.retry_at.clear()
-        self.login_refused = None
+        self.refused.clear()
         self.stopped = None
 
     def _read_states(self) -> dict[str, str]:
@@ -102,27 +109,33 @@ class StepRunner:
             logs.event("health_unreadable", logging.WARNING, error=str(exc))
             return {}
 
-    def run(self, step: str, fn: Callable[[], Any]) -> Any:
-        """Run ``fn`` unless the step is backing off; None when it did not complete."""
-        if self.clock() < self.retry_at.get(step, 0.0):
+    def run(self, step: str, fn: Callable[[], Any], account: str | None = None) -> Any:
+        """Run ``fn`` unless the step is backing off; None when it did not complete.
+
+        ``account``: the selling-partner account an Amazon step works for, with several
+        accounts. The step is then kept apart per account (``batch:acme@EU``: its own
+        backoff and health row), so one account's refused login stops that account only.
+        """
+        name = step if account is None else f"{step}:{account}"
+        if self.clock() < self.retry_at.get(name, 0.0):
             return None
         try:
             result = fn()
         except Stopping:
-            logs.event("step_interrupted", step=step)
+            logs.event("step_interrupted", step=name)
             return None
         except TransientError as exc:
             message = self.redact(str(exc))
-            logs.event("step_failed", logging.WARNING, step=step, error=message)
-            self._record(health.step_component(step), health.FAILING, message)
+            logs.event("step_failed", logging.WARNING, step=name, error=message)
+            self._record(health.step_component(name), health.FAILING, message)
             return None
         except CredentialsError as exc:
-            self._refused(step, exc)
+            self._refused(name, exc, account)
             return None
         except Exception as exc:
-            self._failed(step, exc)
+            self._failed(name, exc)
             return None
-        self._succeeded(step)
+        self._succeeded(name, step, account)
         return result
 
     def _back_off(self, step: str) -> float:
@@ -132,10 +145,11 @@ class StepRunner:
         self.retry_at[step] = self.clock() + delay
         return delay
 
-    def _refused(self, step: str, exc: CredentialsError) -> None:
+    def _refused(self, step: str, exc: CredentialsError, account: str | None) -> None:
         message = self.redact(str(exc))
         delay = self._back_off(step)
-        self.login_refused = StepStop(step, exc, exit_code_of(exc))
+        self.refused.pop(account, None)  # the latest refusal last
+        self.refused[account] = StepStop(step, exc, exit_code_of(exc))
         by_amazon = amazon_refused_login(exc)
         logs.event(
             "amazon_login_refused" if by_amazon else "credentials_refused",
@@ -143,9 +157,10 @@ class StepRunner:
             step=step,
             error=message,
             retry_in_seconds=round(delay),
+            **({} if account is None else {"account": account}),
         )
         if by_amazon:
-            self._record(health.AMAZON_LOGIN, health.REFUSED, message)
+            self._record(health.login_component(account), health.REFUSED, message)
         self._record(health.step_component(step), health.FAILING, message)
 
     def _failed(self, step: str, exc: Exception) -> None:
@@ -161,18 +176,19 @@ class StepRunner:
         )
         self._record(health.step_component(step), health.FAILING, message)
 
-    def _succeeded(self, step: str) -> None:
-        self.failures.pop(step, None)
-        self.retry_at.pop(step, None)
-        component = health.step_component(step)
+    def _succeeded(self, name: str, step: str, account: str | None) -> None:
+        self.failures.pop(name, None)
+        self.retry_at.pop(name, None)
+        component = health.step_component(name)
         if self._states.get(component, health.OK) == health.OK:
             return
         # A step that had failed got through. Only a step that was failing says anything
         # about the login: a tracking pass with no feed to poll never asks Amazon.
-        if step in AMAZON_STEPS and self._states.get(health.AMAZON_LOGIN) == health.REFUSED:
-            logs.event("amazon_login_accepted", step=step)
-            self.login_refused = None
-            self._record(health.AMAZON_LOGIN, health.OK)
+        login = health.login_component(account)
+        if step in AMAZON_STEPS and self._states.get(login) == health.REFUSED:
+            logs.event("amazon_login_accepted", step=name)
+            self.refused.pop(account, None)
+            self._record(login, health.OK)
         self._record(component, health.OK)
 
     def _record(self, component: str, state: str, error: str | None = None) -> None:

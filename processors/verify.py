@@ -71,8 +71,8 @@ def check_shipped(
     """Each query's verdict (line id → Verdict), and the getOrders calls made: at most
     ``max_calls`` (the tracker shares CALLS_PER_PASS among a pass's feeds, so the
     client's limiter never has to wait a minute per call); see the module docstring."""
-    marketplace = next(
-        (s.marketplace_id for s in ctx.settings.sellers if s.name == seller), "ATVPDKIKX0DER"
+    marketplaces = next(
+        (s.marketplaces for s in ctx.settings.sellers if s.name == seller), ["ATVPDKIKX0DER"]
     )
     order_ids = sorted({q.order_id for q in queries})
     orders: dict[str, Order] = {}
@@ -84,7 +84,7 @@ def check_shipped(
         calls += 1
         chunk = order_ids[i : i + MAX_ORDER_IDS]
         try:
-            found = ctx.client.orders.get_orders_by_id(chunk, marketplace_ids=[marketplace])
+            found = ctx.client.orders.get_orders_by_id(chunk, marketplace_ids=marketplaces)
         except TransientError as exc:
             log.warning("orders on Amazon not checked for now (%s); next poll", exc)
             break

@@ -266,9 +266,14 @@ def test_a_seller_recorded_by_another_worker_does_not_concern_this_one() -> None
     assert mismatches([_real("bolt", "A2")], [_real("acme", "A1")]) == []
 
 
-def test_another_region_disagrees_for_every_seller_at_once() -> None:
-    (found,) = mismatches([_real("bolt", "A2")], [_real("acme", "A1", region="EU")])
+def test_a_recorded_seller_in_another_region_disagrees() -> None:
+    (found,) = mismatches([_real("acme", "A1")], [_real("acme", "A1", region="EU")])
     assert found.kind == "endpoint"
+
+
+def test_another_seller_may_be_in_another_region() -> None:
+    """Each seller has its own account and region: bolt in NA does not bind acme."""
+    assert mismatches([_real("bolt", "A2")], [_real("acme", "A1", region="EU")]) == []
 
 
 def test_a_worker_that_lost_the_race_to_record_is_refused_without_writing(ledger: Ledger) -> None:

@@ -15,6 +15,7 @@ from feeds.spapi.errors import (
     ServerError,
     Throttled,
 )
+from feeds.spapi.ratelimit import RateLimiter
 
 FEED_PATH = "/feeds/2021-06-30/feeds/50012345678"
 FEEDS_PATH = "/feeds/2021-06-30/feeds"
@@ -189,6 +190,7 @@ def test_rate_limit_header_updates_the_operation_bucket() -> None:
     )
     with amazon.client() as client:
         client.feeds.get_feed("50012345678")
+        assert isinstance(client.limiter, RateLimiter)
         assert client.limiter.bucket("getFeed").rate == 5.0
 
 

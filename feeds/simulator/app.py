@@ -22,7 +22,7 @@ from types import TracebackType
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from feeds.simulator import feeds_api, orders_api
-from feeds.simulator.auth import UNAUTHORIZED_MESSAGE, LwaError, TokenStore
+from feeds.simulator.auth import UNAUTHORIZED_MESSAGE, LwaError, Partner, TokenStore
 from feeds.simulator.config import SimulatorConfig
 from feeds.simulator.faults import FaultInjector, RateLimiter, rate_header
 from feeds.simulator.orderbook import OrderBook
@@ -75,6 +75,10 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
 ]
 _DOCUMENTS = re.compile(r"/s3/feed-documents/(?P<documentId>[^/]+)")
 TOKEN_PATH = "/auth/o2/token"
+#: The simulator serves each region under its own prefix, like Amazon's regional hosts.
+REGIONS = ("NA", "EU", "FE")
+_REGION_PREFIX = re.compile(r"/(?P<region>na|eu|fe)(?=/)")
+WRONG_REGION_DETAILS = "The access token is not valid for this region's endpoint."
 
 
 class Simulator:
@@ -145,6 +149,23 @@ class Simulator:
     @property
     def signing_key(self) -> bytes:
         return self.state.signing_key
+
+    # -- selling partners ---------------------------------------------------------------
+
+    def add_partner(self, refresh_token: str, merchant_id: str, region: str = "NA") -> Partner:
+        """Another seller authorises the application: its refresh token opens its own
+        account in ``region`` (served at :meth:`endpoint` of that region only)."""
+        if region not in REGIONS:
+            raise ValueError(f"unknown region {region!r}; known: {', '.join(REGIONS)}")
+        return self.tokens.add(Partner(refresh_token, merchant_id, region))
+
+    def revoke(self, merchant_id: str) -> None:
+        """The seller withdraws the authorisation: LWA refuses its refresh token now."""
+        self.tokens.revoke(merchant_id)
+
+    def endpoint(self, region: str) -> str:
+        """The SP-API endpoint of ``region`` (the bare URL serves NA, as before regions)."""
+        return f"{self.url}/{region.lower()}"
 
     def new_feed_id(self) -> str:
         return self.state.new_feed_id()
@@ -252,9 +273,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         parts = urlsplit(self.path)
+        path = unquote(parts.path)
+        region = "NA"
+        m = _REGION_PREFIX.match(path)
+        if m:
+            region, path = m["region"].upper(), path[m.end() :]
         return Request(
+            region=region,
             method=self.command,
-            path=unquote(parts.path),
+            path=path,
             params={},
             query=parse_qs(parts.query, keep_blank_values=True),
             headers={k.lower(): v for k, v in self.headers.items()},
@@ -327,6 +354,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             sim.counters.fault(kind, operation)
         return hit
 
+    def _over_limit(self, req: Request, operation: str) -> bool:
+        """Past the account's rate limit for ``operation``: counted per account and
+        operation whether or not limits are enforced (the tests' proof that shipfeed kept
+        to them), and refused 429 when they are."""
+        sim = self.server.sim
+        if sim.limiter.allow(operation, req.partner):
+            return False
+        sim.counters.over(req.partner, operation)
+        return sim.config.enforce_rate_limits
+
     def _serve(
         self, sim: Simulator, req: Request, operation: str | None, handler: Handler | None
     ) -> Answer:
@@ -345,10 +382,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
             time.sleep(sim.config.faults.slow_seconds)
         if api:
             token = req.headers.get("x-amz-access-token")
-            refused = sim.tokens.check(token)
+            refused, partner = sim.tokens.holder(token)
             if refused is not None:
                 return error_answer(403, "Unauthorized", UNAUTHORIZED_MESSAGE, refused)
-            assert token is not None
+            assert token is not None and partner is not None
+            if partner.merchant_id and partner.region != req.region:
+                return error_answer(403, "Unauthorized", UNAUTHORIZED_MESSAGE, WRONG_REGION_DETAILS)
+            req.partner = partner.merchant_id
+            sim.counters.account_call(req.partner, operation)
             if self._fault("expire_tokens", operation, rates=True):
                 sim.tokens.expire(token)
                 return error_answer(
@@ -363,8 +404,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 503, "ServiceUnavailable", "Service is temporarily unavailable. Please try again."
             )
         if api and (
-            self._fault("throttle", operation, rates=True)
-            or (sim.config.enforce_rate_limits and not sim.limiter.allow(operation))
+            self._fault("throttle", operation, rates=True) or self._over_limit(req, operation)
         ):
             sim.counters.throttle(operation)
             return error_answer(

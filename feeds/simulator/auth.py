@@ -24,16 +24,44 @@ class LwaError(Exception):
     description: str
 
 
+@dataclass(frozen=True)
+class Partner:
+    """A selling partner that authorised the application: its refresh token opens its
+    own account (feeds, rate limits) in its own region, and no other."""
+
+    refresh_token: str
+    merchant_id: str  # the selling partner id; the key of everything kept per account
+    region: str = "NA"
+
+
 class TokenStore:
-    def __init__(
-        self, client_id: str, client_secret: str, refresh_token: str, lifetime: int
-    ) -> None:
+    def __init__(self, client_id: str, client_secret: str, lifetime: int) -> None:
         self._client_id = client_id
         self._client_secret = client_secret
-        self._refresh_token = refresh_token
         self._lifetime = lifetime
         self._lock = threading.Lock()
-        self._expiry: dict[str, float] = {}
+        self._partners: dict[str, Partner] = {}  # refresh token -> partner
+        self._expiry: dict[str, tuple[float, Partner]] = {}
+
+    def add(self, partner: Partner) -> Partner:
+        with self._lock:
+            self._partners[partner.refresh_token] = partner
+        return partner
+
+    def partners(self) -> list[Partner]:
+        with self._lock:
+            return list(self._partners.values())
+
+    def revoke(self, merchant_id: str) -> None:
+        """The seller withdrew the authorisation: its refresh token is refused from now
+        on (invalid_grant) and its access tokens too, as Amazon does."""
+        with self._lock:
+            for token, partner in list(self._partners.items()):
+                if partner.merchant_id == merchant_id:
+                    del self._partners[token]
+            for access, (_, partner) in list(self._expiry.items()):
+                if partner.merchant_id == merchant_id:
+                    del self._expiry[access]
 
     def grant(self, form: dict[str, str]) -> dict[str, object]:
         """Answer a token request, or raise LwaError with LWA's status and error code."""
@@ -53,7 +81,9 @@ class TokenStore:
             given = form.get("refresh_token", "")
             if not given:
                 raise LwaError(400, "invalid_request", "refresh_token is required.")
-            if not secrets.compare_digest(given, self._refresh_token):
+            with self._lock:
+                partner = self._partners.get(given)
+            if partner is None:
                 raise LwaError(
                     400,
                     "invalid_grant",
@@ -61,32 +91,39 @@ class TokenStore:
                 )
         elif not form.get("scope"):
             raise LwaError(400, "invalid_scope", "scope is required for client_credentials.")
+        else:  # a grantless token: not bound to any seller's account
+            partner = Partner("", "")
         token = "Atza|" + secrets.token_urlsafe(48)
         with self._lock:
-            self._expiry[token] = time.monotonic() + self._lifetime
+            self._expiry[token] = (time.monotonic() + self._lifetime, partner)
         answer: dict[str, object] = {
             "access_token": token,
             "token_type": "bearer",
             "expires_in": self._lifetime,
         }
         if grant_type == "refresh_token":
-            answer["refresh_token"] = self._refresh_token
+            answer["refresh_token"] = form["refresh_token"]
         return answer
 
     def check(self, token: str | None) -> str | None:
         """None when the token is good, else the 403 details to answer with."""
+        return self.holder(token)[0]
+
+    def holder(self, token: str | None) -> tuple[str | None, Partner | None]:
+        """(None, the partner the token was granted for) when it is good, else the 403
+        details to answer with."""
         if not token:
-            return ""
+            return "", None
         with self._lock:
-            expiry = self._expiry.get(token)
-        if expiry is None:
-            return INVALID_DETAILS
-        if time.monotonic() >= expiry:
-            return EXPIRED_DETAILS
-        return None
+            held = self._expiry.get(token)
+        if held is None:
+            return INVALID_DETAILS, None
+        if time.monotonic() >= held[0]:
+            return EXPIRED_DETAILS, None
+        return None, held[1]
 
     def expire(self, token: str) -> None:
         """Make a token expire now: the "token expired early" fault."""
         with self._lock:
             if token in self._expiry:
-                self._expiry[token] = 0.0
+                self._expiry[token] = (0.0, self._expiry[token][1])

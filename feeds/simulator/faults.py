@@ -35,25 +35,28 @@ def rate_header(operation: str) -> str | None:
 
 
 class RateLimiter:
-    """One token bucket per operation, filled at the documented rate up to the burst."""
+    """One token bucket per selling-partner account and operation, filled at the
+    documented rate up to the burst: Amazon's usage plans are per account."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._buckets: dict[str, tuple[float, float]] = {}  # op -> (tokens, last refill)
+        # (account, operation) -> (tokens, last refill)
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
 
-    def allow(self, operation: str) -> bool:
+    def allow(self, operation: str, account: str = "") -> bool:
         plan = RATE_LIMITS.get(operation)
         if plan is None:
             return True
         rate, burst = plan
         now = time.monotonic()
+        key = (account, operation)
         with self._lock:
-            tokens, last = self._buckets.get(operation, (float(burst), now))
+            tokens, last = self._buckets.get(key, (float(burst), now))
             tokens = min(float(burst), tokens + (now - last) * rate)
             if tokens < 1.0:
-                self._buckets[operation] = (tokens, now)
+                self._buckets[key] = (tokens, now)
                 return False
-            self._buckets[operation] = (tokens - 1.0, now)
+            self._buckets[key] = (tokens - 1.0, now)
             return True
 
 

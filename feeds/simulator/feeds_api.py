@@ -127,7 +127,7 @@ def create_feed_document(sim: SimState, req: Request) -> Answer:
         )
     doc_id = sim.new_document_id()
     with sim.lock:
-        sim.documents[doc_id] = Document(doc_id, spec["contentType"])
+        sim.documents[doc_id] = Document(doc_id, spec["contentType"], account=req.partner)
     return json_answer(201, {"feedDocumentId": doc_id, "url": signed_url(sim, "PUT", doc_id)})
 
 
@@ -152,7 +152,8 @@ def create_feed(sim: SimState, req: Request) -> Answer:
     if not isinstance(options, dict):
         raise BadInput("feedOptions must be an object of strings.")
     with sim.lock:
-        if doc_id not in sim.documents:
+        doc = sim.documents.get(doc_id)
+        if doc is None or doc.account != req.partner:  # another account's document
             raise BadInput(f"Invalid inputFeedDocumentId {doc_id}.")
     fate = "normal"
     if sim.faults.hits("fatal", "createFeed"):
@@ -181,10 +182,11 @@ def create_feed(sim: SimState, req: Request) -> Answer:
         fate=fate,
         held=held,
         feed_options={str(k): str(v) for k, v in options.items()},
+        account=req.partner,
     )
     with sim.lock:
         sim.feeds[feed_id] = feed
-    sim.counters.add(feeds_created=1)
+    sim.counters.feed_created(req.partner)
     sim.wake()
     return json_answer(202, {"feedId": feed_id})
 
@@ -206,9 +208,10 @@ def feed_json(feed: Feed) -> dict[str, object]:
     return data
 
 
-def _feed(sim: SimState, feed_id: str) -> Feed:
+def _feed(sim: SimState, feed_id: str, account: str) -> Feed:
+    """The feed, as its own account sees it: another account's feed does not exist."""
     feed = sim.feeds.get(feed_id)
-    if feed is None:
+    if feed is None or feed.account != account:
         raise NotFound(f"Requested feed {feed_id} not found.")
     return feed
 
@@ -216,13 +219,13 @@ def _feed(sim: SimState, feed_id: str) -> Feed:
 def get_feed(sim: SimState, req: Request) -> Answer:
     advance(sim)
     with sim.lock:
-        return json_answer(200, feed_json(_feed(sim, req.params["feedId"])))
+        return json_answer(200, feed_json(_feed(sim, req.params["feedId"], req.partner)))
 
 
 def cancel_feed(sim: SimState, req: Request) -> Answer:
     advance(sim)
     with sim.lock:
-        feed = _feed(sim, req.params["feedId"])
+        feed = _feed(sim, req.params["feedId"], req.partner)
         if feed.status != "IN_QUEUE":
             raise BadInput(
                 f"The feed cannot be cancelled: its processingStatus is {feed.status}; only "
@@ -237,7 +240,7 @@ def get_feed_document(sim: SimState, req: Request) -> Answer:
     doc_id = req.params["feedDocumentId"]
     with sim.lock:
         doc = sim.documents.get(doc_id)
-    if doc is None:
+    if doc is None or doc.account != req.partner:
         raise NotFound(f"Requested feed document {doc_id} not found.")
     data: dict[str, object] = {"feedDocumentId": doc_id, "url": signed_url(sim, "GET", doc_id)}
     if doc.compressed:
@@ -285,6 +288,7 @@ def get_feeds(sim: SimState, req: Request) -> Answer:
                 f
                 for f in sim.feeds.values()
                 if f.feed_type in feed_types
+                and f.account == req.partner
                 and (statuses is None or f.status in statuses)
                 and (marketplaces is None or set(f.marketplace_ids) & set(marketplaces))
                 and since <= f.created <= until
@@ -293,7 +297,11 @@ def get_feeds(sim: SimState, req: Request) -> Answer:
         ids, offset = [f.feed_id for f in chosen], 0
     page_ids = ids[offset : offset + size]
     with sim.lock:
-        feeds = [feed_json(sim.feeds[i]) for i in page_ids if i in sim.feeds]
+        feeds = [
+            feed_json(sim.feeds[i])
+            for i in page_ids
+            if i in sim.feeds and sim.feeds[i].account == req.partner
+        ]
         data: dict[str, object] = {"feeds": feeds}
         if offset + size < len(ids):
             next_token = _encode_token({"n": secrets.token_hex(8), "o": offset + size})
@@ -334,14 +342,15 @@ def finish_feed(sim: SimState, feed: Feed) -> None:
             content,
             sim.orderbook,
             sim.counters,
-            merchant_id=sim.config.merchant_id,
+            merchant_id=sim.merchant_of(feed.account),
             auto_create=sim.config.auto_create_orders,
             strict_tracking=sim.config.strict_tracking,
+            account=feed.account,
         )
         if feed.fate == "corrupt_report":
             _corrupt(report)
     result_id = sim.new_document_id()
-    rendered = render_report(report, sim.config.merchant_id)
+    rendered = render_report(report, sim.merchant_of(feed.account))
     if feed.fate == "garbled_report":  # the messages were applied; their report is cut off
         rendered = rendered[: len(rendered) // 2]
     result = Document(
@@ -349,6 +358,7 @@ def finish_feed(sim: SimState, feed: Feed) -> None:
         "text/xml; charset=UTF-8",
         rendered,
         compressed=sim.config.gzip_reports or sim.config.faults.gzip,
+        account=feed.account,
     )
     with sim.lock:
         sim.documents[result_id] = result

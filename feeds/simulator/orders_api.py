@@ -283,5 +283,5 @@ def confirm_shipment(sim: SimState, req: Request) -> Answer:
         order.refresh_status(datetime.now(UTC))
         new_items = [(i, q) for i, q in items if i not in earlier]
         if new_items:
-            sim.counters.confirmed(order_id, new_items)
+            sim.counters.confirmed(order_id, new_items, req.partner)
     return Answer(204, b"", "application/json")

@@ -163,6 +163,7 @@ def process_feed(
     merchant_id: str,
     auto_create: bool,
     strict_tracking: bool,
+    account: str = "",
 ) -> Report:
     """Apply a feed to the book; every outcome ends up in the returned report."""
     report = Report(feed_id)
@@ -208,7 +209,7 @@ def process_feed(
                     )
                 )
                 order.refresh_status(now)
-                counters.confirmed(order.order_id, ships)
+                counters.confirmed(order.order_id, ships, account)
         report.processed += 1
         report.results.extend(results)
         if ships:

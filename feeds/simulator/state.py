@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from feeds.simulator.auth import TokenStore
+from feeds.simulator.auth import Partner, TokenStore
 from feeds.simulator.config import SimulatorConfig
 from feeds.simulator.faults import FaultInjector
 from feeds.simulator.orderbook import OrderBook
@@ -37,6 +37,13 @@ class Counters:
         self.api_calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()  # "kind:operation" -> times injected
+        # Per selling-partner account (its merchant id) and operation: calls made, and
+        # calls past the account's rate limit (refused 429 when limits are enforced).
+        self.account_calls: Counter[tuple[str, str]] = Counter()
+        self.over_limit: Counter[tuple[str, str]] = Counter()
+        self.feeds_by_account: Counter[str] = Counter()
+        # Accepted confirmations per account: (account, order, item) -> times.
+        self.account_confirmations: Counter[tuple[str, str, str]] = Counter()
 
     def add(
         self, *, feeds_created: int = 0, messages_processed: int = 0, package_edits: int = 0
@@ -50,6 +57,19 @@ class Counters:
         with self._lock:
             self.api_calls[operation] += 1
 
+    def account_call(self, account: str, operation: str) -> None:
+        with self._lock:
+            self.account_calls[(account, operation)] += 1
+
+    def over(self, account: str, operation: str) -> None:
+        with self._lock:
+            self.over_limit[(account, operation)] += 1
+
+    def feed_created(self, account: str) -> None:
+        with self._lock:
+            self.feeds_created += 1
+            self.feeds_by_account[account] += 1
+
     def throttle(self, operation: str) -> None:
         with self._lock:
             self.throttled[operation] += 1
@@ -58,11 +78,12 @@ class Counters:
         with self._lock:
             self.faults[f"{kind}:{operation}"] += 1
 
-    def confirmed(self, order_id: str, items: list[tuple[str, int]]) -> None:
+    def confirmed(self, order_id: str, items: list[tuple[str, int]], account: str = "") -> None:
         with self._lock:
             for item_id, units in items:
                 self.confirmations[(order_id, item_id)] += 1
                 self.units_confirmed[(order_id, item_id)] += units
+                self.account_confirmations[(account, order_id, item_id)] += 1
 
 
 @dataclass
@@ -73,6 +94,7 @@ class Document:
     content_type: str
     content: bytes | None = None  # None until uploaded
     compressed: bool = False  # served gzipped, announced as GZIP by getFeedDocument
+    account: str = ""  # the selling partner whose call made it
 
 
 @dataclass
@@ -89,6 +111,7 @@ class Feed:
     ended: datetime | None = None
     result_document_id: str | None = None
     feed_options: dict[str, str] = field(default_factory=dict)
+    account: str = ""  # the selling partner who created it; only it sees the feed
 
 
 class SimState:
@@ -107,9 +130,8 @@ class SimState:
         self.feeds: dict[str, Feed] = {}
         self.documents: dict[str, Document] = {}
         self.page_tokens: dict[str, tuple[list[str], int, int]] = {}
-        self.tokens = TokenStore(
-            config.client_id, config.client_secret, config.refresh_token, config.token_lifetime
-        )
+        self.tokens = TokenStore(config.client_id, config.client_secret, config.token_lifetime)
+        self.tokens.add(Partner(config.refresh_token, config.merchant_id, "NA"))
         self.faults = FaultInjector(config.faults, config.seed)
         self.signing_key = secrets.token_bytes(32)
         self.url = ""  # the server's base URL, set once it listens (for signed URLs)
@@ -132,3 +154,7 @@ class SimState:
 
     def wake(self) -> None:
         self.woken.set()
+
+    def merchant_of(self, account: str) -> str:
+        """The merchant id a report names: the account's own (it is the partner id)."""
+        return account or self.config.merchant_id

@@ -23,6 +23,8 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     raw_query: str = ""
+    region: str = "NA"  # whose endpoint was called (the /eu prefix: EU)
+    partner: str = ""  # the selling partner the access token belongs to
 
     def json(self) -> Any:
         """The body as JSON, or BadInput (answered 400 InvalidInput)."""

@@ -13,17 +13,14 @@ from types import TracebackType
 import httpx
 from pydantic import SecretStr
 
+from feeds.spapi.accounts import REGION_ENDPOINTS
 from feeds.spapi.auth import LwaAuth
 from feeds.spapi.feeds import FeedsApi
 from feeds.spapi.orders import OrdersApi
-from feeds.spapi.ratelimit import RateLimiter
+from feeds.spapi.ratelimit import Limiter, RateLimiter
 from feeds.spapi.transport import SpApiTransport, default_transport
 
-REGION_ENDPOINTS: dict[str, str] = {
-    "NA": "https://sellingpartnerapi-na.amazon.com",
-    "EU": "https://sellingpartnerapi-eu.amazon.com",
-    "FE": "https://sellingpartnerapi-fe.amazon.com",
-}
+__all__ = ["REGION_ENDPOINTS", "SpApiClient"]
 
 
 class SpApiClient:
@@ -31,8 +28,10 @@ class SpApiClient:
 
     ``transport`` is where requests go: None for real HTTP, ``httpx.MockTransport`` in
     tests. ``clock`` and ``sleep`` drive the rate limiter, token expiry and backoff, so
-    tests inject fakes and never wait. ``rate_limits=False`` turns the client's own pacing
-    off, for a simulator run without limits (``--no-rate-limits``); never against Amazon.
+    tests inject fakes and never wait. ``limiter`` replaces the client's own buckets (one
+    shared by every worker on a PostgreSQL ledger). ``rate_limits=False`` turns the
+    client's own pacing off, for a simulator run without limits (``--no-rate-limits``);
+    never against Amazon.
     """
 
     def __init__(
@@ -50,6 +49,7 @@ class SpApiClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rate_limits: bool = True,
+        limiter: Limiter | None = None,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self._http = httpx.Client(
@@ -69,7 +69,12 @@ class SpApiClient:
             sleep=sleep,
             max_retries=max_retries,
         )
-        self.limiter = RateLimiter(clock=clock, sleep=sleep, enabled=rate_limits)
+        # Its own buckets, unless given a limiter shared by every worker of the account.
+        self.limiter: Limiter = (
+            limiter
+            if limiter is not None
+            else RateLimiter(clock=clock, sleep=sleep, enabled=rate_limits)
+        )
         self._transport = SpApiTransport(
             http=self._http,
             auth=self._auth,

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,39 @@ DEFAULT_PLANS: dict[str, UsagePlan] = {
 }
 #: For an operation without a published plan: conservative, one call a second.
 FALLBACK_PLAN = UsagePlan(1.0, 1)
+
+
+class Limiter(Protocol):
+    """What the transport and the order mirror need from a limiter: :class:`RateLimiter`
+    (in this process) or one shared by every worker (processors/ledger/ratelimits.py)."""
+
+    enabled: bool
+
+    def acquire(self, operation: str) -> float: ...
+
+    def available(self, operation: str) -> float: ...
+
+    def throttled(self, operation: str) -> None: ...
+
+    def observe(self, operation: str, header: str | None) -> None: ...
+
+
+def announced_rate(operation: str, header: str | None) -> float | None:
+    """The rate in ``x-amzn-RateLimit-Limit``, or None when absent or not a sane number."""
+    if not header:
+        return None
+    try:
+        rate = float(header.strip())
+    except ValueError:
+        log.debug("ignoring unreadable x-amzn-RateLimit-Limit %r for %s", header, operation)
+        return None
+    if rate <= 0 or rate != rate or rate == float("inf"):
+        return None
+    return rate
+
+
+def plan_for(operation: str, plans: dict[str, UsagePlan] | None = None) -> UsagePlan:
+    return (DEFAULT_PLANS if plans is None else plans).get(operation, FALLBACK_PLAN)
 
 
 class TokenBucket:
@@ -157,14 +191,8 @@ class RateLimiter:
 
     def observe(self, operation: str, header: str | None) -> None:
         """Adopt the rate Amazon announced in ``x-amzn-RateLimit-Limit``, if it is sane."""
-        if not header:
-            return
-        try:
-            rate = float(header.strip())
-        except ValueError:
-            log.debug("ignoring unreadable x-amzn-RateLimit-Limit %r for %s", header, operation)
-            return
-        if rate <= 0 or rate != rate or rate == float("inf"):
+        rate = announced_rate(operation, header)
+        if rate is None:
             return
         bucket = self.bucket(operation)
         if bucket.rate != rate:

@@ -39,7 +39,7 @@ from feeds.spapi.errors import (
     Throttled,
     amazon_error_fields,
 )
-from feeds.spapi.ratelimit import RateLimiter
+from feeds.spapi.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class SpApiTransport:
         *,
         http: httpx.Client,
         auth: LwaAuth,
-        limiter: RateLimiter,
+        limiter: Limiter,
         max_retries: int,
         sleep: Callable[[float], None] = time.sleep,
         backoff_initial: float = 1.0,

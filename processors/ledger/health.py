@@ -50,6 +50,22 @@ def step_component(step: str) -> str:
     return f"step:{step}"
 
 
+def login_component(account: str | None) -> str:
+    """The component of one account's Amazon login: ``amazon_login`` for the only account
+    of a single-account service (as before accounts), ``amazon_login:acme@EU`` for each
+    account of a service with several, so one refused login is seen as that account's."""
+    return AMAZON_LOGIN if account is None else f"{AMAZON_LOGIN}:{account}"
+
+
+def is_login(component: str) -> bool:
+    return component == AMAZON_LOGIN or component.startswith(AMAZON_LOGIN + ":")
+
+
+def login_account(component: str) -> str | None:
+    """The account a login component is of; None for the single-account one."""
+    return component.partition(":")[2] or None
+
+
 def record(
     ledger: Ledger, component: str, state: str, now: datetime, error: str | None = None
 ) -> Health:

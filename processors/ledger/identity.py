@@ -16,9 +16,11 @@ here says which Amazon the line was confirmed with; no per-line flag is needed.
 
 What is recorded is not secret: LWA credentials identify the application and are kept
 out of the ledger; the selling partner is the merchant id each seller is configured with
-(for the simulator: ``simulated``). The mode, region and endpoint are the same for every
-row, since one service talks to one Amazon; merchant ids are per seller, so a seller
-added to the settings later is simply recorded on the next start.
+(for the simulator: ``simulated``). The mode (simulated or real) is the same for every
+row; region, endpoint and merchant id are per seller, since each seller may be on its own
+account in its own region, so a seller added to the settings later, on any region, is
+simply recorded on the next start, and a recorded seller moved to another region or
+endpoint is refused.
 
 A ledger from before this record existed has history but no rows: its first start
 records what its settings say, and says in the log that earlier lines cannot be
@@ -32,6 +34,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection, insert, inspect, select, text
 from sqlalchemy.engine import make_url
@@ -45,6 +48,7 @@ from processors.ledger.schema import amazon_identity, files
 from processors.ledger.store import Ledger
 
 log = logging.getLogger("shipfeed")
+T = TypeVar("T")
 
 #: What the simulator is recorded as: its URL changes with every start (a free port),
 #: and no merchant is behind it.
@@ -95,11 +99,12 @@ def from_settings(settings: Settings, *, simulated: bool) -> list[AmazonIdentity
             AmazonIdentity(s.name, True, None, SIMULATOR_ENDPOINT, SIMULATED_MERCHANT)
             for s in settings.sellers
         ]
-    sp = settings.spapi
-    endpoint = normalise_endpoint(sp.endpoint or REGION_ENDPOINTS[sp.region])
-    return [
-        AmazonIdentity(s.name, False, sp.region, endpoint, s.merchant_id) for s in settings.sellers
-    ]
+    out = []
+    for s in settings.sellers:
+        region = settings.region_of(s)
+        endpoint = normalise_endpoint(settings.endpoint_for(region) or REGION_ENDPOINTS[region])
+        out.append(AmazonIdentity(s.name, False, region, endpoint, s.merchant_id))
+    return out
 
 
 # -- comparing (pure) -------------------------------------------------------------------------
@@ -119,9 +124,9 @@ def mismatches(
 ) -> list[Mismatch]:
     """Every disagreement between the record and the settings, most serious first.
 
-    The mode, region and endpoint hold for the whole ledger (any recorded row counts,
-    also one of a seller this worker does not serve); the merchant only for the same
-    seller. A seller without a row is no disagreement: it has no history to confuse.
+    The mode holds for the whole ledger (any recorded row counts, also one of a seller
+    this worker does not serve); region, endpoint and merchant only for the same seller.
+    A seller without a row is no disagreement: it has no history to confuse.
     """
     if not recorded or not expected:
         return []
@@ -131,11 +136,16 @@ def mismatches(
     if other_mode:
         found.append(Mismatch("mode", _when(other_mode[0]), want.amazon))
         return found  # region and merchants of the simulator mean nothing
-    if not want.simulated:
-        for r in _unique(recorded, lambda r: (r.region, r.endpoint)):
-            if (r.region, r.endpoint) != (want.region, want.endpoint):
-                found.append(Mismatch("endpoint", _when(r), want.amazon))
     by_seller = {r.seller: r for r in recorded}
+    if not want.simulated:
+        moved = [
+            (had, e)
+            for e in expected
+            if (had := by_seller.get(e.seller)) is not None
+            and (had.region, had.endpoint) != (e.region, e.endpoint)
+        ]
+        for had, e in _unique(moved, lambda p: (p[0].region, p[0].endpoint, p[1].amazon)):
+            found.append(Mismatch("endpoint", _when(had), e.amazon))
     for e in expected:
         had = by_seller.get(e.seller)
         if had is not None and had.merchant_id != e.merchant_id:
@@ -157,11 +167,9 @@ def _at(r: AmazonIdentity) -> str:
     return f"on {r.recorded_at:%Y-%m-%d %H:%M} UTC" if r.recorded_at else "earlier"
 
 
-def _unique(
-    rows: Iterable[AmazonIdentity], key: Callable[[AmazonIdentity], Hashable]
-) -> list[AmazonIdentity]:
+def _unique(rows: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
     seen: set[Hashable] = set()
-    out: list[AmazonIdentity] = []
+    out: list[T] = []
     for r in rows:
         if key(r) not in seen:
             seen.add(key(r))
@@ -190,8 +198,9 @@ def refusal_hint(found: Sequence[Mismatch], *, settings_simulated: bool) -> str:
         )
     if kind == "endpoint":
         return (
-            "set spapi.region and spapi.endpoint back to what the ledger recorded; orders of "
-            f"another region or endpoint belong in a fresh ledger: {_FRESH}"
+            "set the seller's region (its own, or [spapi] region and endpoint) back to what the "
+            "ledger recorded; a seller of another region or endpoint needs its own seller "
+            f"name, or a fresh ledger: {_FRESH}"
         )
     return (
         "set the seller's merchant_id back to what the ledger recorded; another selling "
@@ -275,8 +284,12 @@ def describe(rows: Sequence[AmazonIdentity]) -> str:
         return "not recorded yet (no service has started on this ledger)"
     if rows[0].simulated:
         return rows[0].amazon
-    merchants = ", ".join(f"{r.seller}={r.merchant_id}" for r in rows)
-    return f"{rows[0].amazon}; merchants {merchants}"
+    regions = {(r.region, r.endpoint) for r in rows}
+    if len(regions) == 1:
+        merchants = ", ".join(f"{r.seller}={r.merchant_id}" for r in rows)
+        return f"{rows[0].amazon}; merchants {merchants}"
+    each = ", ".join(f"{r.seller}={r.merchant_id} ({r.region} at {r.endpoint})" for r in rows)
+    return f"real Amazon; merchants {each}"
 
 
 def record_or_refuse(ledger: Ledger, expected: Sequence[AmazonIdentity]) -> IdentityCheck:

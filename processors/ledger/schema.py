@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -215,6 +216,21 @@ health = Table(
     Column("last_error", Text),
     _ts("last_error_at", nullable=True),
     _ts("updated_at"),
+)
+
+# Rate-limit buckets shared by every worker (processors/ledger/ratelimits.py): Amazon's
+# usage plans are per selling-partner account and operation, so N workers must spend one
+# budget between them, not N. ``tokens`` may be negative: a debt that callers sleep off.
+# ``stamp`` is the database clock (epoch seconds) of the last refill: one clock for all.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("account", String(120), primary_key=True),
+    Column("operation", String(60), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("stamp", Float, nullable=False),
+    Column("rate", Float, nullable=False),
+    Column("burst", Integer, nullable=False),
 )
 
 # Which alert went to which destination (processors/ledger/alertlog.py): an alert is
