@@ -148,16 +148,30 @@ def test_a_seller_account_sees_only_its_own_lines_and_files(console: Console) ->
         assert "globex-1.csv" not in page and "globex secret" not in page
 
 
-def test_a_seller_account_cannot_resend_or_cancel(console: Console) -> None:
+def test_a_seller_account_cannot_send_a_correction(console: Console) -> None:
     story = make_story(console.ledger, console.settings)
     with console.login(SELLER) as c:
         token = csrf_of(c.get("/queue").text)
         r = c.post(
             "/queue/action",
-            data={"action": "cancel", "line": [story.a3], "confirmed": "yes", "csrf_token": token},
+            data={"action": "correct", "line": [story.a1], "confirmed": "yes", "csrf_token": token},
         )
     assert r.status_code == 403
-    assert console.ledger.lines([story.a3])[0].status == "in_queue"
+    assert console.ledger.lines([story.a1])[0].status == "confirmed"
+
+
+def test_a_seller_accounts_action_on_another_sellers_line_is_404(console: Console) -> None:
+    story = make_story(console.ledger, console.settings)
+    with console.login(SELLER) as c:
+        token = csrf_of(c.get("/queue").text)
+        forms = [
+            {"action": a, "csrf_token": token, "confirmed": "yes", **sel}
+            for a in ("resend", "escalate", "cancel")
+            for sel in ({"line": [story.g1]}, {"line": [story.a2, story.g1]}, {"order": G1})
+        ]
+        answers = [c.post("/queue/action", data=form) for form in forms]
+    assert {r.status_code for r in answers} == {404}
+    assert [ln.status for ln in console.ledger.lines([story.a2, story.g1])] == ["error", "error"]
 
 
 def test_an_action_post_without_the_csrf_token_changes_nothing(console: Console) -> None:

@@ -88,6 +88,19 @@ def test_a_seller_sees_only_its_own_data(page: Any, console: Console) -> None:
     page.goto("/queue")
     orders = page.locator("tbody a[href^='/orders/']").all_inner_texts()
     assert sorted(orders) == sorted([A1, A2, A3])
-    assert page.locator("button[value=resend]").count() == 0
+    assert page.locator("button[value=correct]").count() == 0  # operators only
     response = page.goto(f"/orders/{G1}")
     assert response.status == 404
+
+
+def test_a_seller_hands_its_failing_order_to_a_person(page: Any, console: Console) -> None:
+    make_story(console.ledger, console.settings)
+    log_in(page, SELLER)
+    page.goto(f"/orders/{A2}")
+    page.locator("form:has(input[name=order]) button[value=escalate]").click()
+    assert "please confirm" in page.locator("h1").inner_text()
+    page.fill("textarea[name=note]", "the buyer has it")
+    page.click("text=Ask a person to look 1 line(s)")
+    assert "handed to a person 1" in page.locator(".flash").inner_text()
+    assert "needs_attention" in page.locator("h2").first.inner_text()
+    assert "the buyer has it" in page.locator("table.history").inner_text()

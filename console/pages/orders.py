@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from console.actions import ACTIONS
+from console.actions import actions_for
 from console.auth import Viewer
 from console.deps import not_found, render, viewer
 from console.marketplaces import order_url
+from console.pages.queue import FLASH
 from console.state import ConsoleState, state
 from processors.ledger.errors import UnknownRecord
 from processors.ledger.queries import order_history
@@ -44,6 +45,7 @@ def order_page(
         order_id=order_id,
         history=history,
         links=links,
-        actions=ACTIONS,
+        actions=actions_for(who),
+        flash=request.session.pop(FLASH, None),  # what an action taken here did
         back=f"/orders/{order_id}",
     )

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from console import csrf
-from console.actions import ACTIONS, run_action, selected_lines
+from console.actions import ACTIONS, actions_for, run_action, selected_lines
 from console.auth import Viewer
-from console.deps import render, seller_scope, viewer
+from console.deps import not_found, render, seller_scope, viewer
 from console.state import ConsoleState, state
 from processors.ledger.browse import QueueFilter, browse
 from processors.ledger.statuses import LineStatus
@@ -72,7 +72,7 @@ def queue_page(
         statuses=[s.value for s in LineStatus],
         next_url=next_url,
         first_url=f"/queue?{urlencode(kept)}",
-        actions=ACTIONS,
+        actions=actions_for(who),
         flash=request.session.pop(FLASH, None),
         back=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
     )
@@ -87,18 +87,23 @@ def confirm_action(
     request: Request,
     action: str = Form(...),
     line: list[int] = Form(default_factory=list),
+    order: str = Form(""),
     back: str = Form("/queue"),
     confirmed: str = Form(""),
+    note: str = Form(""),
     who: Viewer = Depends(viewer),
     st: ConsoleState = Depends(state),
 ) -> Response:
     """First post: a page saying what will happen to which lines. Second (confirmed):
-    the ledger does it, each change an event naming the account."""
-    if not who.is_operator:
-        raise HTTPException(403, "seller accounts can look, not change; ask an operator")
+    the ledger does it, each change an event naming the account. ``line`` picks lines,
+    ``order`` every line of one order; another seller's line or order answers 404."""
     if action not in ACTIONS:
         raise HTTPException(400, "unknown action")
-    chosen = selected_lines(st.ledger, line, who.seller)
+    if action not in actions_for(who):
+        raise HTTPException(403, f"this account may not {ACTIONS[action].lower()}")
+    chosen = selected_lines(st.ledger, line, order.strip() or None, who.seller)
+    if chosen is None:
+        raise not_found()
     if not confirmed:
         return render(
             request,
@@ -109,7 +114,7 @@ def confirm_action(
             chosen=chosen,
             back=_safe_back(back),
         )
-    result = run_action(st.ledger, action, chosen, who.name, who.seller)
+    result = run_action(st.ledger, action, chosen, who.name, who.seller, note=note)
     # Kept short: the session is a cookie, and browsers drop cookies over 4 KB.
     request.session[FLASH] = f"{ACTIONS[action]}: {result.text()}"[:1500]
     return RedirectResponse(_safe_back(back), status_code=303)
