@@ -80,6 +80,7 @@ class BatchResult:
     direct_confirmed: int = 0  # lines confirmed with confirmShipment
     cancelled: int = 0  # lines cancelled on Amazon (order lookup)
     confirmed_elsewhere: int = 0  # lines Amazon already shows shipped (order lookup)
+    not_found: int = 0  # lines of orders Amazon does not know: error, not sent (order lookup)
     confirmed_lines: list[int] = field(default_factory=list)  # direct: for buyer notices
     corrected: int = 0  # correction lines Amazon took (processors.corrections)
     stopped: str | None = None  # why the batch stopped early (Amazon unavailable...)
@@ -249,6 +250,7 @@ def _send_queue(ctx: Context, seller: SellerSettings, result: BatchResult) -> No
         checks = check_orders(ctx, seller, ledger.queued_lines(seller.name, peek_limit))
     result.cancelled += checks.cancelled
     result.confirmed_elsewhere += checks.confirmed_elsewhere
+    result.not_found += checks.not_found
     deferred = checks.deferred
     waiting: list[LineRow] = []
     if deferred or settings.service.direct_threshold > 0:

@@ -69,6 +69,7 @@ from processors.ledger.schema import lines
 from processors.ledger.statuses import LineStatus
 from processors.readahead import validated_chunks
 from processors.reports import write_file_report_csv, write_file_report_json
+from processors.unknownorders import intake_notes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -330,6 +331,12 @@ def intake_file(
         outcome.accepted = record.accepted
         outcome.duplicates = record.duplicates
         outcome.warnings.extend(_ledger_notes(ctx, record.id))
+        if ctx.settings.spapi.use_orders_api:
+            outcome.warnings.extend(
+                intake_notes(
+                    ctx.ledger, record.id, claimed.name, seller.name, seller.marketplace_id
+                )
+            )
         names = _write_report(outbox, outcome, simulated=ctx.simulated)
     finally:
         outcome.close()
@@ -575,6 +582,12 @@ def _finish_resumed(
     try:
         outcome.errors.extend(e for fl in iter_file_lines(ctx.ledger, record.id) for e in fl.errors)
         outcome.warnings.extend(_ledger_notes(ctx, record.id))
+        if ctx.settings.spapi.use_orders_api:
+            outcome.warnings.extend(
+                intake_notes(
+                    ctx.ledger, record.id, claimed.name, seller.name, seller.marketplace_id
+                )
+            )
         names = _write_report(outbox, outcome, simulated=ctx.simulated)
     finally:
         outcome.close()

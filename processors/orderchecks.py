@@ -16,8 +16,10 @@ Rules:
 * tracking but no ship method → the order's ShipServiceLevel.
 * not in the mirror yet → the order waits for the next batch, but for no longer than
   ``spapi.mirror_wait_seconds`` after its line was queued; then it is sent anyway.
-* Amazon did not know the order when the mirror asked → sent anyway: the feed's
-  processing report gives the seller Amazon's own answer (18028), with plain words.
+* Amazon did not know the order when the mirror asked, after the line was queued → the
+  line ends in error, "order not found on Amazon for this seller", not sent
+  (processors.unknownorders); a resent line is sent anyway, and Amazon's answer (18028)
+  is the final word. An answer older than the line counts as no answer yet (above).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from config.settings import SellerSettings
 from processors.context import Context
@@ -34,6 +36,8 @@ from processors.ledger.errors import LedgerError
 from processors.ledger.orders import MirroredOrder
 from processors.ledger.records import LineRow
 from processors.ledger.shipmethods import fill_ship_methods
+from processors.ledger.unknownorders import not_found_at
+from processors.unknownorders import not_sent_message
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,8 @@ class CheckResult:
     cancelled: int = 0  # lines
     confirmed_elsewhere: int = 0  # lines
     ship_methods_filled: int = 0
-    unknown: int = 0  # lines of orders Amazon did not know: sent, the feed answers
+    not_found: int = 0  # lines of orders Amazon did not know: error, not sent
+    unknown: int = 0  # resent lines of orders Amazon did not know: sent, the feed answers
     unchecked: int = 0  # lines sent without the mirror (waited long enough)
 
 
@@ -58,15 +63,19 @@ def check_orders(ctx: Context, seller: SellerSettings, rows: Sequence[LineRow]) 
         by_order.setdefault(r.order_id, []).append(r)
     market = seller.marketplace_id
     known = mirror.read(ctx.ledger, seller.name, market, by_order)
-    absent = mirror.not_found(ctx.ledger, seller.name, market, set(by_order) - set(known))
+    absent = not_found_at(ctx.ledger, seller.name, market, set(by_order) - set(known))
     waited_enough = ctx.clock() - timedelta(seconds=ctx.settings.spapi.mirror_wait_seconds)
     methods: dict[int, str] = {}
     for order_id, order_rows in by_order.items():
         order = known.get(order_id)
+        asked = absent.get(order_id)
+        if asked is not None:
+            # Only an answer given after the line was queued speaks for it.
+            order_rows = _not_found(ctx, seller, order_id, asked, order_rows, result)
         if order is not None:
             _apply(ctx, order, order_rows, result, methods)
-        elif order_id in absent:
-            result.unknown += len(order_rows)
+        elif not order_rows:
+            continue
         elif max(r.status_changed_at for r in order_rows) > waited_enough:
             result.deferred.add(order_id)
         else:
@@ -76,6 +85,26 @@ def check_orders(ctx: Context, seller: SellerSettings, rows: Sequence[LineRow]) 
     if result.unchecked:
         log.info("%s: %d line(s) sent without the order mirror", seller.name, result.unchecked)
     return result
+
+
+def _not_found(
+    ctx: Context,
+    seller: SellerSettings,
+    order_id: str,
+    asked: datetime,
+    rows: list[LineRow],
+    result: CheckResult,
+) -> list[LineRow]:
+    """Lines queued before Amazon last said it does not know the order are decided here;
+    returns the others (queued since: the mirror asks again before they are decided)."""
+    answered = [r for r in rows if asked >= r.status_changed_at]
+    first = [r.id for r in answered if r.attempts == 0]
+    result.unknown += len(answered) - len(first)  # resent by an operator: Amazon decides
+    if first:
+        msg = not_sent_message(order_id, seller.name, seller.marketplace_id, asked)
+        if _safely(lambda ids, m: ctx.ledger.mark_error(ids, None, m), first, msg):
+            result.not_found += len(first)
+    return [r for r in rows if asked < r.status_changed_at]
 
 
 def _apply(

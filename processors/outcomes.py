@@ -25,7 +25,8 @@ DOCUMENT_CODES = frozenset({"5000", "5001", "5002", "50001"})
 
 KNOWN: dict[str, Explanation] = {
     "18028": Explanation(
-        "Amazon does not know this order id for your account",
+        "order not found on Amazon for this seller: Amazon does not know this order id for "
+        "your account",
         "check the order number",
     ),
     "18021": Explanation(

@@ -39,7 +39,12 @@ def test_track_confirms_each_order_item_exactly_once(world: World) -> None:
     assert world.sim.counters.confirmations == {(O1, I1): 1, (O2, I2): 1, (O3, I3): 1}
 
 
-def test_unknown_order_is_an_error_with_code_18028_in_plain_words(world: World) -> None:
+def test_unknown_order_is_an_error_with_code_18028_in_plain_words(
+    world_factory: Callable[..., World],
+) -> None:
+    # Without order lookups the line is sent and Amazon's processing report answers; with
+    # them the mirror finds it unknown before sending (tests/test_unknown_orders.py).
+    world = world_factory(spapi={"use_orders_api": False})
     world.order(O1, [(I1, 1)])
     world.drop("f.csv", [row(O1, I1, "1"), row(O2, I2, "1")])
     world.intake()
@@ -50,6 +55,7 @@ def test_unknown_order_is_an_error_with_code_18028_in_plain_words(world: World) 
     bad = by_order[O2]
     assert (bad.status, bad.result_code) == ("error", "18028")
     assert bad.message is not None
+    assert bad.message.startswith("order not found on Amazon for this seller")
     assert "Amazon does not know this order id for your account" in bad.message
     assert "check the order number" in bad.message
 

@@ -15,6 +15,7 @@ from processors.ledger.statuses import FeedState
 
 O1, O2 = "111-0000001-0000001", "111-0000002-0000001"
 I1, I2 = "10000000000001", "10000000000002"
+OTHER_ITEM = "10000000000099"
 UPS_BAD_CHECK_DIGIT = "1Z999AA10123456785"  # UPS-shaped, wrong check digit
 
 #: Well-formed XML that breaks the envelope schema (no MerchantIdentifier, no
@@ -183,13 +184,14 @@ def test_explicit_error_in_a_disagreeing_report_is_applied(
 ) -> None:
     w = world_factory(faults=FaultConfig().trigger("corrupt_report", "createFeed", 1))
     w.order(O1, [(I1, 1)])
-    w.drop("f.csv", [row(O1, I1, "1"), row(O2, I2, "1")])  # O2 unknown to Amazon: 18028
+    w.order(O2, [(OTHER_ITEM, 1)])  # the line names an item not in O2: 18029
+    w.drop("f.csv", [row(O1, I1, "1"), row(O2, I2, "1")])
     w.intake()
     w.batch()
     w.track()
     lines = _lines(w)
     assert lines[O1].status == "confirmed"
-    assert (lines[O2].status, lines[O2].result_code) == ("error", "18028")
+    assert (lines[O2].status, lines[O2].result_code) == ("error", "18029")
 
 
 def _unship(w: World, order_id: str) -> None:

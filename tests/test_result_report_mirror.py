@@ -129,7 +129,8 @@ def test_json_rows_carry_line_cells_status_code_message_and_advice(world: World)
 
 
 def test_amazon_rejection_shows_its_result_code_beside_the_original_cells(world: World) -> None:
-    world.order(O1, [(I1, 1)])  # O2 is unknown to Amazon: rejected there
+    world.order(O1, [(I1, 1)])
+    world.order(O2, [(I3, 1)])  # the line names I2, not in O2: Amazon rejects it (18029)
     settled(world, "f.csv", [line(O1, I1), line(O2, I2, sku="CUP-2")])
     rejected = json_report(world, "f.csv")["rows"][1]
     assert rejected["cells"]["SKU"] == "CUP-2"

@@ -262,11 +262,14 @@ def _mirrored(seller: str, marketplace: str) -> Any:
 
 
 def _looked_up(seller: str, marketplace: str) -> Any:
+    """Looked up since the line was queued: an older "not found" may be stale (Amazon did
+    not list the order yet, or the seller fixed it), so a new line asks again."""
     return exists(
         select(orders_not_found.c.order_id).where(
             orders_not_found.c.seller == seller,
             orders_not_found.c.marketplace_id == marketplace,
             orders_not_found.c.order_id == lines.c.order_id,
+            orders_not_found.c.looked_up_at >= lines.c.status_changed_at,
         )
     )
 
