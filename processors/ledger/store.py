@@ -35,17 +35,11 @@ from processors.ledger.errors import LedgerUnavailable
 from processors.ledger.feedsteps import FeedSteps
 from processors.ledger.filesteps import FileSteps
 from processors.ledger.lock import InstanceLock
-from processors.ledger.moves import MOVE_COLUMNS, Move
 from processors.ledger.operatorsteps import OperatorSteps
 from processors.ledger.ordersteps import OrderSteps
 from processors.ledger.queuesteps import Claim, QueueSteps
 
 __all__ = ["Claim", "Ledger", "utcnow"]
-
-#: Kept under their old names for code that still imports them from here; new code
-#: imports Move and MOVE_COLUMNS from processors.ledger.moves.
-_Move = Move
-_MOVE_COLUMNS = MOVE_COLUMNS
 
 
 class Ledger(FileSteps, QueueSteps, FeedSteps, OrderSteps, OperatorSteps):
