@@ -27,12 +27,20 @@ Several workers (PostgreSQL): each feed is claimed for the whole of its send ste
 worker holds is skipped. A ledger step that is refused anyway (FeedStateError...) stops
 the batch with the lines where they are: it is never taken for Amazon's answer.
 
-Known limit: finding the feed of a lost createFeed relies on "the unknown feed of this
-type created since just before the call"; with several workers creating feeds for the
-same account at the same moment, one could take another's feed. The ledger's feed ids
-are excluded, but a feed another worker has created and not yet recorded is not: ONE lost
-answer is enough (seen in tests/test_fault_matrix.py with three workers). Open bug: the
-fix is to hold one lock per account around createFeed, its record and the lookup.
+One feed lock per selling-partner account (processors.ledger.accountlock): createFeed,
+the ledger's record of its answer (feed_created) and the lookup of a lost answer (right
+after it, and when an ``uploaded`` feed is resumed) all run with it held. The lookup
+takes "the feed of this type created since just before the call that the ledger does not
+know", and getFeeds lists every feed of the account, whoever created it: without the
+lock, a feed another worker had created and not yet recorded was taken for the lost one
+(two ledger feeds on one Amazon feed; one feed's lines confirmed, never sent). With it,
+every feed a live worker of this ledger created on the account is recorded by the time
+the lookup runs. A worker waits for the lock at most ACCOUNT_WAIT_SECONDS, and a stop
+ends the wait at once; either way its feed stays uploaded for a later batch.
+Still outside what the lock can see: a worker killed between createFeed and its record
+leaves an unknown feed on Amazon for up to CREATED_MARGIN, and feeds another system
+creates on the same account are unknown too; Amazon's feed does not name its document,
+so nothing tells them from a lost one.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ from feeds.spapi.orders import CannotConfirmDirectly
 from feeds.xmlfeed import FeedWriter
 from processors.context import Context
 from processors.corrections import send_corrections
+from processors.ledger.accountlock import AccountHold, hold_account
 from processors.ledger.feedclaims import (
     FeedClaim,
     claim_new,
@@ -71,6 +80,11 @@ log = logging.getLogger(__name__)
 
 #: Clock skew allowed between us and Amazon when looking for a feed we may have created.
 CREATED_MARGIN = timedelta(minutes=10)
+#: How long a worker waits for the account's feed lock before it ends its batch (the feed
+#: stays uploaded for the next one). The holder may sit in createFeed's own rate-limit wait
+#: (about two minutes) and a few retries; longer than this it is stuck, and waiting on
+#: would hold up this worker's tracking and intake too. A stop ends the wait at once.
+ACCOUNT_WAIT_SECONDS = 300.0
 
 
 @dataclass
@@ -142,14 +156,27 @@ def _resume_one(ctx: Context, seller: SellerSettings, feed: FeedRow, result: Bat
     assert feed.feed_document_id is not None
     wall = datetime.now(UTC)
     since = min(feed.uploaded_at or wall, wall) - CREATED_MARGIN
-    found = _find(ctx, seller, since)
-    if found is not None:
-        _created(ctx, feed.id, found, result)
-    else:
-        _create(ctx, seller, feed, feed.feed_document_id, result)
+    with _account_held(ctx, feed.id):
+        found = _find(ctx, seller, since)
+        if found is not None:
+            _created(ctx, feed.id, found, result)
+        else:
+            _create_held(ctx, seller, feed, feed.feed_document_id, result)
+
+
+def _account_held(ctx: Context, feed_id: int) -> AccountHold:
+    """Wait for the account's feed lock (see the module docstring); a stop or a lock held
+    too long by another worker ends the batch with the feed left uploaded."""
+    account = str(ctx.account_key)  # the seller's account: the service's for_seller
+    try:
+        return hold_account(ctx.ledger, account, stop=ctx.stop, wait_seconds=ACCOUNT_WAIT_SECONDS)
+    except TransientError as exc:
+        raise _Stop(f"feed {feed_id} left uploaded: {exc}") from exc
 
 
 def _find(ctx: Context, seller: SellerSettings, since: datetime) -> str | None:
+    """Only with the account's feed lock held: then every feed this ledger's workers
+    created on the account is recorded, and the unknown one is this worker's own."""
     known = ctx.ledger.amazon_feed_ids()
     try:
         feed = ctx.client.feeds.find_created_feed(
@@ -186,7 +213,15 @@ def _send(
 def _create(
     ctx: Context, seller: SellerSettings, feed: FeedRow, doc_id: str, result: BatchResult
 ) -> None:
-    """createFeed; on a lost answer look for the feed, then retry once at most."""
+    with _account_held(ctx, feed.id):
+        _create_held(ctx, seller, feed, doc_id, result)
+
+
+def _create_held(
+    ctx: Context, seller: SellerSettings, feed: FeedRow, doc_id: str, result: BatchResult
+) -> None:
+    """createFeed; on a lost answer look for the feed, then retry once at most. Called with
+    the account's feed lock held, which the record of the answer needs too."""
     for attempt in (1, 2):
         if ctx.stop.is_set():  # stopping: left uploaded, the next start creates it
             raise _Stop(f"stopping before feed {feed.id} was created on Amazon")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+import pytest
 from lifecycle_support import World, row
 
 from feeds.simulator import FaultConfig
@@ -58,6 +60,23 @@ def test_unknown_order_is_an_error_with_code_18028_in_plain_words(
     assert bad.message.startswith("order not found on Amazon for this seller")
     assert "Amazon does not know this order id for your account" in bad.message
     assert "check the order number" in bad.message
+
+
+def test_the_done_log_line_counts_plainly_accepted_lines_with_the_errors(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.order(O1, [(I1, 1)])
+    world.order(O3, [(I3, 2)])
+    world.drop("f.csv", [row(O1, I1, "1"), row(O2, I2, "1"), row(O3, I3, "2")])
+    world.intake()
+    world.batch()
+    with caplog.at_level(logging.INFO, logger="processors.tracker"):
+        world.track()
+    (done,) = [r.getMessage() for r in caplog.records if " done: " in r.getMessage()]
+    tally = done.split(" done: ")[1]
+    assert (
+        tally == "2 confirmed, 1 error, 0 resent, 0 need attention (0 verified on Amazon), 0 wait"
+    )
 
 
 def test_fatal_feed_is_resent_then_needs_attention_after_max_resends(

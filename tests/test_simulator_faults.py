@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -112,6 +114,23 @@ def test_drop_after_loses_the_answer_but_the_feed_exists() -> None:
             assert sim.counters.feeds_created == 1
             listed = api.call("getFeeds", "GET", f"{FEEDS}/feeds", params=LIST).json()["feeds"]
             assert len(listed) == 1
+
+
+def test_slow_answer_creates_the_feed_before_it_answers() -> None:
+    faults = FaultConfig(slow_seconds=2.0).trigger("slow_answer", "createFeed")
+    with running(_cfg(faults), _book()) as sim:
+        for api in api_for(sim):
+            doc = api.upload(feed_xml(Msg(ORDER)))
+            with ThreadPoolExecutor(1) as pool:
+                answer = pool.submit(_create_feed, api, doc)
+                deadline = time.monotonic() + 10
+                while sim.counters.feeds_created == 0:
+                    assert time.monotonic() < deadline, "createFeed never arrived"
+                    time.sleep(0.02)
+                listed = api.call("getFeeds", "GET", f"{FEEDS}/feeds", params=LIST).json()
+                assert not answer.done()
+                assert len(listed["feeds"]) == 1  # on Amazon, its creator not told yet
+                assert answer.result(timeout=10).status_code == 202
 
 
 def test_expire_tokens_makes_a_valid_token_expire_early() -> None:

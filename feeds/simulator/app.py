@@ -416,6 +416,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             answer = exc.answer()
         if self._fault("drop_after", operation, rates=api):
             raise _Dropped
+        if self._fault("slow_answer", operation, rates=api):
+            time.sleep(sim.config.faults.slow_seconds)
         return answer
 
 

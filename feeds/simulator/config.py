@@ -16,6 +16,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "slow",  # answer after a delay
     "drop",  # close the connection before doing the work
     "drop_after",  # do the work, then close the connection: the lost answer
+    "slow_answer",  # do the work, then answer after a delay: the feed exists, unanswered
     "expire_tokens",  # the caller's access token expires early
     "fatal",  # a created feed ends FATAL
     "stuck",  # a created feed stays IN_PROGRESS until released (Simulator.release_feeds)
@@ -44,6 +45,7 @@ class FaultConfig:
     slow_seconds: float = 1.0
     drop: float = 0.0
     drop_after: float = 0.0
+    slow_answer: float = 0.0  # waits slow_seconds too
     expire_tokens: float = 0.0
     fatal: float = 0.0
     stuck: float = 0.0

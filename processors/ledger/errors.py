@@ -15,6 +15,11 @@ class LedgerUnavailable(TransientError):
     """The database could not be reached or is locked; trying later can help."""
 
 
+class AccountBusy(TransientError):
+    """Another worker held a selling-partner account's feed lock (accountlock.py) longer
+    than the wait allows; the feed waits for a later batch."""
+
+
 class IllegalTransition(LedgerError):
     """A status change that the status table does not allow."""
 
