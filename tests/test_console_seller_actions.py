@@ -103,6 +103,18 @@ def test_a_sellers_resend_leaves_a_line_still_with_amazon_and_says_why(console: 
     assert console.ledger.lines([line_id])[0].status == "submitted"
 
 
+def test_a_sellers_resend_never_forces_a_line_resent_too_often(console: Console) -> None:
+    take_in(console.ledger, [ship(1, "111-0000008-0000008")], name="often.csv", seller="acme")
+    for _ in range(console.ledger.max_resends + 1):  # FATAL feeds until a person must look
+        feed, (line_id,) = sent_feed(console.ledger, "acme")
+        console.ledger.fail_feed(feed, "Amazon could not read the feed")
+    assert console.ledger.lines([line_id])[0].status == "needs_attention"
+    with console.login(SELLER) as c:
+        page = act(c, "resend", line=[line_id])
+    assert f"already resent {console.ledger.max_resends} times" in page.text
+    assert console.ledger.lines([line_id])[0].status == "needs_attention"
+
+
 def test_a_seller_sees_its_own_buttons_and_an_operator_the_operators(console: Console) -> None:
     make_story(console.ledger, console.settings)
     with console.login(SELLER) as c:
