@@ -18,6 +18,9 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import BinaryIO
 
+import numpy as np
+import numpy.typing as npt
+
 from feeds.carriers import CARRIER_CODE_SET
 from feeds.errors import TerminalError
 from feeds.model import Package
@@ -53,6 +56,19 @@ _plain = _PLAIN.fullmatch
 _DOCUMENT_VERSION = re.compile(r"\d{1,2}\.\d{1,2}")
 _FOOTER = b"</AmazonEnvelope>\n"
 _FLUSH_EVERY = 2000
+_RENDER_EVERY = 5000
+#: Bytes of "<Message><MessageID></MessageID>" around a MessageID's digits.
+_PREFIX_BYTES = len("<Message><MessageID></MessageID>")
+
+
+def _digits(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Decimal digits of each positive id."""
+    out = np.ones(len(ids), dtype=np.int64)
+    limit = 10
+    while len(ids) and limit <= ids[-1]:
+        out += ids >= limit
+        limit *= 10
+    return out
 
 
 def escape(text: str, what: str = "value") -> str:
@@ -62,6 +78,15 @@ def escape(text: str, what: str = "value") -> str:
     if _NEEDS_ESCAPE.search(text):
         return text.translate(_ESCAPES)
     return text
+
+
+def xml_date(ship_date: datetime) -> str:
+    """An aware ship date as FulfillmentDate text (xsd:dateTime, seconds, its own offset)."""
+    offset = ship_date.utcoffset()
+    if offset is not None and offset % timedelta(minutes=1):
+        # historic local mean times carry seconds in the offset; xsd:dateTime cannot
+        ship_date = ship_date.astimezone(UTC)
+    return ship_date.isoformat(timespec="seconds")
 
 
 def _header(merchant_id: str, document_version: str) -> bytes:
@@ -83,7 +108,9 @@ class _MessageRenderer:
     """Everything of a message except its MessageID, memoised for repeated carrier/date text."""
 
     def __init__(self) -> None:
-        self._dates: dict[datetime, str] = {}
+        # Keyed by the datetime AND its offset: equal instants written with different
+        # offsets (10:00Z, 05:00 New York) are equal datetimes, and each keeps its own.
+        self._dates: dict[tuple[datetime, timedelta | None], str] = {}
         self._carriers: dict[tuple[str | None, str | None, str | None, bool], str] = {}
 
     def body(self, p: Package) -> str:
@@ -103,7 +130,7 @@ class _MessageRenderer:
     def compact(self, p: CompactPackage) -> str:
         """The message of a compact package (see feeds.packages.CompactPackage)."""
         order_id, code, name, tracking, method, ship_date, items, _lines = p
-        date = self._dates.get(ship_date)
+        date = self._dates.get((ship_date, ship_date.utcoffset()))
         if date is None:
             date = self._date(order_id, ship_date)
         tracking = tracking or None
@@ -145,12 +172,7 @@ class _MessageRenderer:
             raise FeedWriteError(f"order {order_id}: ship date has no time zone")
         if len(self._dates) > 100_000:
             self._dates.clear()
-        when = ship_date
-        offset = when.utcoffset()
-        if offset is not None and offset % timedelta(minutes=1):
-            # historic local mean times carry seconds in the offset; xsd:dateTime cannot
-            when = when.astimezone(UTC)
-        date = self._dates[ship_date] = when.isoformat(timespec="seconds")
+        date = self._dates[(ship_date, ship_date.utcoffset())] = xml_date(ship_date)
         return date
 
 
@@ -284,6 +306,54 @@ class FeedWriter:
             except FeedWriteError as exc:
                 failed.append((p, exc))
         return failed
+
+    def fits_alone(self, body_bytes: int) -> bool:
+        """Whether a message with a body of ``body_bytes`` fits an empty part."""
+        return len(self._header) + _PREFIX_BYTES + 1 + body_bytes + len(_FOOTER) <= self._max_bytes
+
+    def add_rendered(
+        self, body_bytes: npt.NDArray[np.int64], render: Callable[[int, int, int], bytes]
+    ) -> None:
+        """Messages whose bodies were rendered elsewhere (processors/columnar.py), exactly
+        as :meth:`add_compact_many` places them: same MessageIDs, same parts.
+
+        ``body_bytes[i]``: the UTF-8 length of body i (the message after its MessageID);
+        ``render(start, stop, first_id)``: bodies start..stop-1 as complete messages, their
+        MessageIDs counting from ``first_id``. Every body must fit an empty part alone
+        (:meth:`fits_alone`). Parts are cut where the one-by-one loop cuts them, computed
+        from running sums of the lengths instead of one step per message.
+        """
+        if self._closed:
+            raise FeedWriteError("the feed is already closed")
+        n = len(body_bytes)
+        room = self._max_bytes - len(_FOOTER)
+        i = 0
+        while i < n:
+            if self._file is None or self._count >= self._max_messages:
+                self._finish_part()
+                self._start_part()
+            count = self._count
+            k = min(n - i, self._max_messages - count)
+            ids = np.arange(count + 1, count + k + 1, dtype=np.int64)
+            sizes = body_bytes[i : i + k] + _PREFIX_BYTES + _digits(ids)
+            ends = self._size + np.cumsum(sizes)
+            j = int(np.searchsorted(ends, room, side="right"))
+            if j == 0:
+                if count == 0:  # pragma: no cover - callers check fits_alone first
+                    raise FeedWriteError(f"a message is larger than max_bytes {self._max_bytes}")
+                self._finish_part()
+                self._start_part()
+                continue
+            self._flush()
+            assert self._file is not None
+            for at in range(0, j, _RENDER_EVERY):  # a few MB at a time, not a whole chunk
+                stop = min(j, at + _RENDER_EVERY)
+                self._file.write(render(i + at, i + stop, count + 1 + at))
+            self._count = count + j
+            self._size = int(ends[j - 1])
+            i += j
+            if i < n and self._count < self._max_messages:
+                self._finish_part()  # the next message does not fit in what is left
 
     def _add_body(self, body: str, order_id: str) -> tuple[int, int]:
         if self._file is not None and self._count < self._max_messages:

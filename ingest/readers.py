@@ -17,17 +17,19 @@ import csv
 import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Literal, Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol
 
 from feeds.errors import FileRejected, ShipfeedError
 from feeds.excerpt import excerpt
 from feeds.model import FIELDS, LineError, RowChunk
+from ingest.columnar import ColumnarLayout, columnar_layout
 from ingest.columns import map_headers, missing_required, require_columns
 from ingest.encodings import detect_encoding
 from ingest.xlsx_guard import SheetLimits, column_letters
 from ingest.xlsx_sandbox import read_sheet
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Kind = Literal["csv", "tsv", "xlsx"]
 
@@ -180,6 +182,18 @@ class TextReader:
     def close(self) -> None:
         return None  # the stream belongs to the caller
 
+    def columnar_layout(self) -> ColumnarLayout | None:
+        """How ingest/columnar.py reads this file's rows exactly as :meth:`chunks` does, or
+        None when only pandas can (quotes, another encoding, bare carriage returns)."""
+        return columnar_layout(
+            self._stream,
+            encoding=self.info.encoding,
+            delimiter=self.info.delimiter,
+            header_index=self._header_index,
+            width=self._width,
+            fields_at=self._fields_at,
+        )
+
     def chunks(self) -> Iterator[RowChunk]:
         for frame, first_line in self._frames(self._usecols):
             chunk = self._to_chunk(frame, first_line)
@@ -200,6 +214,8 @@ class TextReader:
 
     def _frames(self, usecols: list[int]) -> Iterator[tuple[pd.DataFrame, int]]:
         """The file's data rows as DataFrames of ``usecols``, each with its first line number."""
+        import pandas as pd  # here, not at import: the columnar path and small commands skip it
+
         self._stream.seek(0)
         encoding = self.info.encoding or "utf-8"
         wrapper: io.TextIOWrapper | None = None

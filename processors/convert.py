@@ -30,8 +30,10 @@ from feeds.model import LineError, LineWarning
 from feeds.packages import CompactPackage, PackageGrouper
 from feeds.rules import RuleContext
 from feeds.xmlfeed import FeedWriter
-from ingest.readers import FileInfo, open_reader, unreadable
-from processors.problems import ProblemLog
+from ingest.columnar import NotColumnar
+from ingest.readers import FileInfo, TextReader, open_reader, unreadable
+from processors.columnar import ColumnarPackages, columnar_packages, write_columnar
+from processors.problems import ProblemLog, merge_warnings
 from processors.readahead import PARALLEL_MIN_BYTES, parallel_possible, validated_chunks
 
 #: Rows per chunk: bigger is a little faster, smaller keeps peak memory lower.
@@ -39,6 +41,21 @@ CHUNK_ROWS = 50_000
 
 #: progress(lines read so far, bytes read so far, file size in bytes)
 Progress = Callable[[int, int, int], None]
+
+#: One chunk's packages: tuples from the row loop, or columns from processors/columnar.py.
+Packages = list[CompactPackage] | ColumnarPackages
+
+
+@dataclass(frozen=True)
+class _Progress:
+    """The caller's progress callback with the file size bound in (or nothing)."""
+
+    report: Progress | None
+    size: int
+
+    def __call__(self, lines: int, done: int) -> None:
+        if self.report is not None:
+            self.report(lines, done, self.size)
 
 
 @dataclass
@@ -117,11 +134,14 @@ def check_file(
     progress: Progress | None = None,
     now: datetime | None = None,
     parallel: bool | None = None,
+    columnar: bool = True,
 ) -> FileOutcome:
     """Validate every line of ``path`` and group packages, writing nothing.
 
     ``parallel``: read and validate in a second process (None: when the machine has two
-    cores and the file is big enough to be worth it). The outcome is the same either way.
+    cores and the file is big enough to be worth it). ``columnar``: take the column-wise
+    path (processors/columnar.py) where the file allows it. The outcome is the same
+    either way.
     """
     ctx = rule_context(settings, now, seller)
     start: DateOrder | None = None
@@ -130,12 +150,16 @@ def check_file(
         try:
             with _gc_paused():
                 for packages in _packages_of(
-                    Path(path), seller, ctx, outcome, progress, parallel, start
+                    Path(path), seller, ctx, outcome, progress, parallel, start, columnar
                 ):
                     outcome.packages += len(packages)
         except DateOrderChanged as again:
             outcome.close()
             start = again.order  # dates already read were read the wrong way round
+            continue
+        except NotColumnar:
+            outcome.close()
+            columnar = False  # a line polars reads otherwise than pandas: the plain way
             continue
         except BaseException:
             outcome.close()
@@ -162,6 +186,7 @@ def convert_file(
     seller: SellerSettings | None = None,
     now: datetime | None = None,
     parallel: bool | None = None,
+    columnar: bool = True,
 ) -> FileOutcome:
     """Validate ``path`` and write its valid lines as feed XML at ``out``.
 
@@ -169,8 +194,8 @@ def convert_file(
     size guidance) parts go to ``out`` with a numeric suffix: feed-1.xml, feed-2.xml...
     Parts are written under temporary names and renamed when complete, so a crash or a
     rejected file never leaves a half feed under a name someone might upload. No XML is
-    written when no line is valid (a feed needs at least one message). ``parallel`` as in
-    :func:`check_file`: the feed is byte for byte the same either way.
+    written when no line is valid (a feed needs at least one message). ``parallel`` and
+    ``columnar`` as in :func:`check_file`: the feed is byte for byte the same either way.
     """
     ctx = rule_context(settings, now, seller)
     start: DateOrder | None = None
@@ -187,9 +212,12 @@ def convert_file(
                 ctx=ctx,
                 parallel=parallel,
                 start=start,
+                columnar=columnar,
             )
         except DateOrderChanged as again:
             start = again.order  # dates already written were read the wrong way round
+        except NotColumnar:
+            columnar = False  # a line polars reads otherwise than pandas: the plain way
 
 
 def _convert_once(
@@ -204,6 +232,7 @@ def _convert_once(
     ctx: RuleContext,
     parallel: bool | None,
     start: DateOrder | None,
+    columnar: bool,
 ) -> FileOutcome:
     """One pass of :func:`convert_file`, reading slash dates in ``start`` order first."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -224,7 +253,9 @@ def _convert_once(
     )
     try:
         with writer, _gc_paused():
-            for packages in _packages_of(path, seller, ctx, outcome, progress, parallel, start):
+            for packages in _packages_of(
+                path, seller, ctx, outcome, progress, parallel, start, columnar
+            ):
                 _write(writer, packages, outcome)
             if outcome.file_error is not None:
                 raise _Abandon
@@ -277,7 +308,11 @@ def part_paths(out: Path, count: int) -> list[Path]:
     return [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(1, count + 1)]
 
 
-def _write(writer: FeedWriter, packages: list[CompactPackage], outcome: FileOutcome) -> None:
+def _write(writer: FeedWriter, packages: Packages, outcome: FileOutcome) -> None:
+    if not isinstance(packages, list):
+        write_columnar(writer, packages)
+        outcome.packages += len(packages)
+        return
     failed = writer.add_compact_many(packages)
     outcome.packages += len(packages) - len(failed)
     for package, exc in failed:
@@ -296,12 +331,14 @@ def _packages_of(
     progress: Progress | None,
     parallel: bool | None = None,
     start: DateOrder | None = None,
-) -> Iterator[list[CompactPackage]]:
+    columnar: bool = False,
+) -> Iterator[Packages]:
     """Read, validate and group ``path``; fill ``outcome``; yield packages chunk by chunk.
 
     A file-level rejection is recorded in ``outcome.file_error`` instead of raised, so the
     caller can still write the report that tells the seller what to fix. DateOrderChanged
-    is raised: the caller starts again with the order it names.
+    is raised: the caller starts again with the order it names; so is NotColumnar, and
+    the caller starts again without the columnar path.
     """
     grouper = PackageGrouper()
     size = path.stat().st_size if path.exists() else 0
@@ -315,9 +352,18 @@ def _packages_of(
                 chunk_rows=CHUNK_ROWS,
             )
             outcome.info = reader.info
+            dates = FileDates(path.name, ctx.date_order, start)
+            layout = (
+                reader.columnar_layout() if columnar and isinstance(reader, TextReader) else None
+            )
+            if layout is not None:
+                yield from columnar_packages(
+                    fh, layout, ctx, dates, outcome, _Progress(progress, size), CHUNK_ROWS
+                )
+                outcome.dates = dates.reading()
+                return
             if parallel is None:
                 parallel = size >= PARALLEL_MIN_BYTES and parallel_possible()
-            dates = FileDates(path.name, ctx.date_order, start)
             chunks = validated_chunks(reader, fh, ctx, dates, parallel=parallel)
             for rows_read, result, done in chunks:
                 bad = {e.line for e in result.errors}
@@ -329,7 +375,7 @@ def _packages_of(
                 packages = grouper.add_rows(result.lines, result.rows)
                 new_dups = grouper.duplicate_lines[before:]
                 outcome.duplicates = grouper.duplicates
-                outcome.warnings.extend(_merge_warnings(result.warnings, new_dups))
+                outcome.warnings.extend(merge_warnings(result.warnings, new_dups))
                 del grouper.duplicate_lines[:]  # the report has them now; keep memory flat
                 if progress is not None:
                     progress(outcome.lines, done, size)
@@ -342,7 +388,7 @@ def _packages_of(
         outcome.file_error = f"the file does not exist ({exc.filename})"
     except IsADirectoryError:
         outcome.file_error = "this is a folder, not a file"
-    except DateOrderChanged:
+    except (DateOrderChanged, NotColumnar):
         raise
     except Exception as exc:  # whatever else the file makes its reader raise rejects it
         rejected = unreadable(path.name, exc)
@@ -350,18 +396,6 @@ def _packages_of(
             raise
         outcome.file_error = rejected.reason
         outcome.file_hint = rejected.hint
-
-
-def _merge_warnings(
-    warnings: list[LineWarning], duplicates: list[tuple[int, int]]
-) -> list[LineWarning]:
-    if not duplicates:
-        return warnings
-    dup = [
-        LineWarning(line, None, "", f"same as line {first}; confirmed once")
-        for line, first in duplicates
-    ]
-    return sorted([*warnings, *dup], key=lambda w: w.line)
 
 
 @contextlib.contextmanager

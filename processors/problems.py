@@ -71,3 +71,17 @@ class ProblemLog(Generic[P]):
         if self._spill is not None:
             self._spill.close()
             self._spill = None
+
+
+def merge_warnings(
+    warnings: list[LineWarning], duplicates: list[tuple[int, int]]
+) -> list[LineWarning]:
+    """A chunk's warnings with its repeated lines ((line, first line) pairs) among them,
+    in line order (a line's own warnings first)."""
+    if not duplicates:
+        return warnings
+    dup = [
+        LineWarning(line, None, "", f"same as line {first}; confirmed once")
+        for line, first in duplicates
+    ]
+    return sorted([*warnings, *dup], key=lambda w: w.line)

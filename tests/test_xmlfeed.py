@@ -95,6 +95,15 @@ def test_fulfillment_date_is_the_ship_date_with_its_offset() -> None:
     assert datetime.fromisoformat(text) == DAY
 
 
+def test_the_same_instant_written_with_two_offsets_keeps_each_its_own() -> None:
+    # 15:30 New York and 20:30 UTC are equal datetimes; the second message once took the
+    # first one's text from the renderer's cache.
+    utc = DAY.astimezone(UTC)
+    root = valid(feed_bytes([package(1), package(2, ship_date=utc)], merchant_id="A1"))
+    dates = texts(root, "Message/OrderFulfillment/FulfillmentDate")
+    assert dates == ["2026-11-19T15:30:00-05:00", "2026-11-19T20:30:00+00:00"]
+
+
 def test_offset_with_seconds_is_written_in_utc_so_the_schema_takes_it() -> None:
     lmt = datetime(1880, 1, 1, 12, 0, tzinfo=ZoneInfo("America/New_York"))  # -04:56:02
     root = valid(feed_bytes([package(ship_date=lmt)], merchant_id="A1"))

@@ -1,0 +1,642 @@
+"""Validation, duplicate folding, package grouping and message rendering as column expressions.
+
+The row loop of feeds/rules.py, feeds/packages.py and feeds/xmlfeed.py decides, for each
+line of a chunk, whether it is valid, which package it joins and what XML it becomes. Here
+the same decisions are taken for a whole chunk at once with polars expressions (regexes,
+lengths, check digits, lookups of the few distinct dates, carriers, quantities and ship
+methods, a group-by, string concatenation), so no Python code runs per line on the common
+path. The rule is strict: a line is taken here only when it is certainly clean, meaning
+the row loop would accept it with no error and no warning. Every other line (an odd cell,
+a warning, an error, anything not recognised at a glance) is handed to the row loop, one by
+one, and its verdict is merged back in line order. The other lines of its chunk stay here.
+
+Because the row loop is the reference, the tests hold this module to it byte for byte
+(tests/test_columnar.py): the same rows, errors, warnings, duplicates, packages and feed.
+Pure: no I/O, no clock (the RuleContext carries both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from feeds.carriers import OTHER_CODES
+from feeds.model import FIELDS, LineError, LineWarning, RowChunk
+from feeds.packages import DigestIndex, Row
+from feeds.rules import (
+    RuleContext,
+    _Caches,
+    _carrier,
+    _quantity,
+    _ship_date,
+    _text_problem,
+    validate_rows,
+)
+from feeds.xmlfeed import xml_date
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_SEP = "\x00"  # joins two cells into one lookup key; no cell of a columnar file holds it
+
+# The columns of accepted lines, in SHIPMENT_FIELDS order, plus the line, the rendered
+# FulfillmentDate and the ship date's instant (equal datetimes are equal instants).
+_ACCEPTED_SCHEMA: dict[str, Any] = {
+    "line": pl.Int64,
+    "order_id": pl.String,
+    "carrier_code": pl.String,
+    "carrier_name": pl.String,
+    "tracking_number": pl.String,
+    "ship_method": pl.String,
+    "date_xml": pl.String,
+    "instant": pl.Int64,
+    "order_item_id": pl.String,
+    "quantity": pl.Int64,
+}
+#: What makes two accepted lines the same line (feeds.packages.Row equality).
+_ROW_KEY = (
+    "order_id",
+    "carrier_code",
+    "carrier_name",
+    "tracking_number",
+    "ship_method",
+    "instant",
+    "order_item_id",
+    "quantity",
+)
+#: What makes two lines one package (feeds.packages: the Row's first six fields).
+_PACKAGE_KEY = (
+    "order_id",
+    "carrier_code",
+    "carrier_name",
+    "tracking_number",
+    "ship_method",
+    "instant",
+    "has_item",
+)
+
+
+def instant(dt: datetime) -> int:
+    """Microseconds since 1970 UTC: equal aware datetimes, equal numbers."""
+    return (dt - _EPOCH) // _MICRO
+
+
+@dataclass
+class ColumnarResult:
+    """One validated chunk: accepted lines as columns, problems as the row loop words them."""
+
+    accepted: pl.DataFrame
+    errors: list[LineError] = field(default_factory=list)
+    warnings: list[LineWarning] = field(default_factory=list)
+    slow_lines: int = 0  # lines the row loop decided
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def validate_frame(
+    frame: pl.DataFrame, ctx: RuleContext, columns: dict[str, str | None], caches: _Caches
+) -> ColumnarResult:
+    """Validate a chunk (``line`` plus one text column per field) as the row loop would."""
+    dates = _date_table(frame["ship_date"], ctx, caches)
+    carriers = _carrier_table(frame, caches)
+    methods = _method_table(frame["ship_method"], caches)
+    quantities = _quantity_table(frame["quantity"], caches)
+
+    c = pl.col
+    tn, iid, qty, sm = c("tracking_number"), c("order_item_id"), c("quantity"), c("ship_method")
+    looked = frame.with_columns(
+        _lookup(c("ship_date"), dates, "date_ok", pl.Boolean),
+        _lookup(c("ship_date"), dates, "date_xml", pl.String),
+        _lookup(c("ship_date"), dates, "instant", pl.Int64),
+        _lookup(_pair(), carriers, "carrier_ok", pl.Boolean),
+        _lookup(_pair(), carriers, "code", pl.String),
+        _lookup(_pair(), carriers, "name", pl.String),
+        _lookup(sm, methods, "method_ok", pl.Boolean),
+        _lookup(sm, methods, "method", pl.String),
+        _lookup(qty, quantities, "quantity_ok", pl.Boolean),
+        _lookup(qty, quantities, "quantity_value", pl.Int64),
+    )
+    looked = looked.with_columns(_tracking_fits(looked["code"], looked["tracking_number"]))
+    clean = (
+        c("order_id").str.contains(r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$")
+        & ((iid == "") | iid.str.contains(r"^[0-9]{14}$"))
+        & c("quantity_ok")
+        & ((c("quantity_value").is_null()) | (iid != ""))
+        & c("date_ok")
+        & c("carrier_ok")
+        & (
+            (tn == "")
+            | (
+                tn.str.contains(r"^[0-9A-Z]{1,50}$")
+                & pl.when(c("code").is_not_null())
+                .then(c("fits"))
+                .otherwise(c("name").is_not_null())
+            )
+        )
+        & c("method_ok")
+        & (c("method").is_null() | (tn != ""))
+    ).fill_null(False)
+    looked = looked.with_columns(clean.alias("clean"))
+    fast = looked.filter(c("clean")).select(
+        c("line"),
+        c("order_id"),
+        c("code").alias("carrier_code"),
+        c("name").alias("carrier_name"),
+        pl.when(tn != "").then(tn).otherwise(None).alias("tracking_number"),
+        pl.when(tn != "").then(c("method")).otherwise(None).alias("ship_method"),
+        c("date_xml"),
+        c("instant"),
+        pl.when(iid != "").then(iid).otherwise(None).alias("order_item_id"),
+        pl.when(iid != "").then(c("quantity_value")).otherwise(None).alias("quantity"),
+    )
+    rest = looked.filter(~c("clean"))
+    if rest.height == 0:
+        return ColumnarResult(fast.cast(_ACCEPTED_SCHEMA))  # type: ignore[arg-type]
+    chunk = RowChunk(
+        lines=rest["line"].to_list(),
+        cells={f: rest[f].to_list() for f in FIELDS},
+        columns=columns,
+    )
+    slow = validate_rows(chunk, ctx)
+    accepted = pl.concat(
+        [fast.cast(_ACCEPTED_SCHEMA), rows_frame(slow.lines, slow.rows)]  # type: ignore[arg-type]
+    ).sort("line")
+    return ColumnarResult(accepted, slow.errors, slow.warnings, rest.height)
+
+
+def rows_frame(lines: Sequence[int], rows: Sequence[Row]) -> pl.DataFrame:
+    """Rows the row loop accepted, as the columns of accepted lines."""
+    return pl.DataFrame(
+        {
+            "line": list(lines),
+            "order_id": [r.order_id for r in rows],
+            "carrier_code": [r.carrier_code for r in rows],
+            "carrier_name": [r.carrier_name for r in rows],
+            "tracking_number": [r.tracking_number for r in rows],
+            "ship_method": [r.ship_method for r in rows],
+            "date_xml": [xml_date(r.ship_date) for r in rows],
+            "instant": [instant(r.ship_date) for r in rows],
+            "order_item_id": [r.order_item_id for r in rows],
+            "quantity": [r.quantity for r in rows],
+        },
+        schema=_ACCEPTED_SCHEMA,
+    )
+
+
+def _pair() -> pl.Expr:
+    return pl.concat_str([pl.col("carrier_code"), pl.lit(_SEP), pl.col("carrier_name")])
+
+
+def _lookup(key: pl.Expr, table: pl.DataFrame, value: str, dtype: Any) -> pl.Expr:
+    return key.replace_strict(table["key"], table[value], return_dtype=dtype).alias(value)
+
+
+def _date_table(texts: pl.Series, ctx: RuleContext, caches: _Caches) -> pl.DataFrame:
+    keys: list[str] = []
+    ok: list[bool] = []
+    xml: list[str | None] = []
+    inst: list[int | None] = []
+    memo = caches.dates
+    for text in texts.unique().to_list():
+        d = memo.get(text)
+        if d is None:
+            d = memo[text] = _ship_date(text, ctx)
+        keys.append(text)
+        if isinstance(d, datetime):
+            ok.append(True)
+            xml.append(xml_date(d))
+            inst.append(instant(d))
+        else:
+            ok.append(False)
+            xml.append(None)
+            inst.append(None)
+    return pl.DataFrame(
+        {"key": keys, "date_ok": ok, "date_xml": xml, "instant": inst},
+        schema={
+            "key": pl.String,
+            "date_ok": pl.Boolean,
+            "date_xml": pl.String,
+            "instant": pl.Int64,
+        },
+    )
+
+
+def _carrier_table(frame: pl.DataFrame, caches: _Caches) -> pl.DataFrame:
+    keys: list[str] = []
+    ok: list[bool] = []
+    codes: list[str | None] = []
+    names: list[str | None] = []
+    memo = caches.carriers
+    pairs = frame.select("carrier_code", "carrier_name").unique()
+    for cc, cn in pairs.iter_rows():
+        keys.append(f"{cc}{_SEP}{cn}")
+        if not cc and not cn:
+            ok.append(True)
+            codes.append(None)
+            names.append(None)
+            continue
+        got = memo.get((cc, cn))
+        if got is None:
+            got = memo[(cc, cn)] = _carrier(cc, cn)
+        code, name, problems = got
+        ok.append(not problems and (code is None or code not in OTHER_CODES))
+        codes.append(code)
+        names.append(name)
+    return pl.DataFrame(
+        {"key": keys, "carrier_ok": ok, "code": codes, "name": names},
+        schema={"key": pl.String, "carrier_ok": pl.Boolean, "code": pl.String, "name": pl.String},
+    )
+
+
+def _method_table(texts: pl.Series, caches: _Caches) -> pl.DataFrame:
+    keys: list[str] = []
+    ok: list[bool] = []
+    methods: list[str | None] = []
+    memo = caches.methods
+    for text in texts.unique().to_list():
+        keys.append(text)
+        if not text:
+            ok.append(True)
+            methods.append(None)
+            continue
+        got = memo.get(text)
+        if got is None:
+            got = memo[text] = _text_problem("ship_method", text, "ship method")
+        ok.append(got[1] is None)
+        methods.append(got[0])
+    return pl.DataFrame(
+        {"key": keys, "method_ok": ok, "method": methods},
+        schema={"key": pl.String, "method_ok": pl.Boolean, "method": pl.String},
+    )
+
+
+def _quantity_table(texts: pl.Series, caches: _Caches) -> pl.DataFrame:
+    keys: list[str] = []
+    ok: list[bool] = []
+    values: list[int | None] = []
+    memo = caches.quantities
+    for text in texts.unique().to_list():
+        keys.append(text)
+        if not text:
+            ok.append(True)
+            values.append(None)
+            continue
+        q = memo.get(text, False)
+        if q is False:
+            q = memo[text] = _quantity(text)
+        ok.append(not isinstance(q, tuple))
+        values.append(q if isinstance(q, int) else None)
+    return pl.DataFrame(
+        {"key": keys, "quantity_ok": ok, "quantity_value": values},
+        schema={"key": pl.String, "quantity_ok": pl.Boolean, "quantity_value": pl.Int64},
+    )
+
+
+# --- tracking numbers, vectorized (feeds/carriers.py TRACKING_CHECKS) ----------------------
+
+_UPS_1Z = r"^1Z[0-9A-Z]{16}$"
+_UPS_MI = r"^(?:T[0-9]{10}|MI[0-9]{6}[0-9A-Z]{1,22})$"
+_USPS_IMPB = r"^(?:420[0-9]{5}(?:[0-9]{4})?)?9[1-5][0-9]{18,20}$"
+_USPS_LEGACY = r"^(?:(?:70|23|03)[0-9]{18}|82[0-9]{8})$"
+_FEDEX = r"^(?:[0-9]{12}|[0-9]{15}|[0-9]{20}|[0-9]{22})$"
+_DHL = r"^(?:[0-9]{10}|JD[0-9]{16,20})$"
+_DHL_GM = r"^(?:GM[0-9]{16,20}|JD[0-9]{16,20}|(?:420[0-9]{5})?9[1-5][0-9]{18,20}|[0-9]{10,22})$"
+_ONTRAC = r"^[CD][0-9]{14}$"
+_AMAZON = r"^TBA[0-9]{12}$"
+_LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+_UPS_LETTER_VALUES = [str((ord(ch) - ord("A") + 2) % 10) for ch in _LETTERS]
+_S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
+
+
+def _fixed_width(texts: pl.Series, width: int) -> npt.NDArray[np.uint8]:
+    """ASCII texts all ``width`` long as an (n, width) array of their bytes."""
+    joined: str = texts.str.join("").item() if len(texts) else ""
+    return np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(texts), width)
+
+
+def _ups_check(t: pl.Series) -> npt.NDArray[np.bool_]:
+    """feeds.carriers.ups_check_digit_ok for numbers matching 1Z + 16 letters or digits."""
+    b = _fixed_width(t, 18).astype(np.int64)
+    v = np.where(b >= 65, (b - 65 + 2) % 10, b - 48)  # letters fold onto digits
+    odd = v[:, 2:17:2].sum(axis=1)
+    even = v[:, 3:17:2].sum(axis=1)
+    last = b[:, 17]
+    return (last >= 48) & (last <= 57) & ((10 - (odd + 2 * even) % 10) % 10 == last - 48)
+
+
+def _s10_check(t: pl.Series) -> npt.NDArray[np.bool_]:
+    """feeds.carriers.s10_check_digit_ok for numbers shaped like AA123456789CC."""
+    d = _fixed_width(t, 13).astype(np.int64) - 48
+    total = d[:, 2:10] @ np.array(_S10_WEIGHTS, dtype=np.int64)
+    check = 11 - total % 11
+    check = np.where(check == 10, 0, np.where(check == 11, 5, check))
+    return check == d[:, 10]
+
+
+def _s10(t: pl.Series, country: str) -> npt.NDArray[np.bool_]:
+    shaped = t.str.contains(rf"^[A-Z]{{2}}[0-9]{{9}}{country}$").to_numpy()
+    out = np.zeros(len(t), dtype=bool)
+    if shaped.any():
+        out[shaped] = _s10_check(t.filter(pl.Series(shaped)))
+    return out
+
+
+def _matches(t: pl.Series, pattern: str) -> npt.NDArray[np.bool_]:
+    return t.str.contains(pattern).to_numpy()
+
+
+def _check(code: str, t: pl.Series) -> npt.NDArray[np.bool_] | None:
+    """feeds.carriers.TRACKING_CHECKS[code] over clean tracking numbers; None: unchecked."""
+    if code == "UPS":
+        one_z = _matches(t, _UPS_1Z)
+        out = _matches(t, _UPS_MI) & ~one_z
+        if one_z.any():
+            out[one_z] = _ups_check(t.filter(pl.Series(one_z)))
+        return out
+    if code in ("UPSMI", "UPS Mail Innovations"):
+        return _matches(t, _UPS_MI) | _matches(t, _USPS_IMPB)
+    if code == "USPS":
+        return _matches(t, _USPS_IMPB) | _matches(t, _USPS_LEGACY) | _s10(t, "US")
+    if code in ("FedEx", "FedEx SmartPost"):
+        return _matches(t, _FEDEX)
+    if code == "DHL":
+        return _matches(t, _DHL)
+    if code == "DHL Global Mail":
+        return _matches(t, _DHL_GM)
+    if code == "Royal Mail":
+        return _s10(t, "GB")
+    if code == "OnTrac":
+        return _matches(t, _ONTRAC)
+    if code == "Amazon Shipping":
+        return _matches(t, _AMAZON)
+    return None  # a carrier whose numbers are not checked
+
+
+def _tracking_fits(codes: pl.Series, tracking: pl.Series) -> pl.Series:
+    """Whether each clean tracking number fits its carrier code (True where nothing is
+    checked), each carrier's check run on that carrier's numbers only."""
+    fits = np.ones(len(tracking), dtype=bool)
+    clean = tracking.str.contains(r"^[0-9A-Z]{1,50}$").fill_null(False).to_numpy()
+    for name in codes.drop_nulls().unique().to_list():
+        at = (codes == name).fill_null(False).to_numpy() & clean
+        if not at.any():
+            continue
+        result = _check(name, tracking.filter(pl.Series(at)))
+        if result is not None:
+            fits[at] = result
+    return pl.Series("fits", fits)
+
+
+# --- duplicates and packages ---------------------------------------------------------------
+
+
+def fold_duplicates(
+    accepted: pl.DataFrame, seen: DigestIndex
+) -> tuple[pl.DataFrame, list[tuple[int, int]]]:
+    """Drop lines equal to an earlier line of the file; (kept, [(line, first line)])."""
+    if accepted.height == 0:
+        return accepted, []
+    digests = accepted.select(_ROW_KEY).hash_rows(seed=7).reinterpret(signed=True).to_numpy()
+    lines = accepted["line"].to_numpy()
+    firsts = seen.first_lines(digests, lines)
+    repeated = firsts != lines
+    if not repeated.any():
+        return accepted, []
+    at = repeated.nonzero()[0]
+    pairs = list(zip(lines[at].tolist(), firsts[at].tolist(), strict=True))
+    return accepted.filter(pl.Series(~repeated)), pairs
+
+
+@dataclass
+class ChunkPackages:
+    """A chunk's packages in message order, as one XML fragment per accepted line.
+
+    A package's lines are contiguous in ``rows`` (ordered by the package's first line,
+    then by line); its first fragment opens the message up to its items, every fragment
+    carries its line's Item, the last closes the message. ``starts[k]`` is the row where
+    package k begins. Joining fragments gives the messages without their MessageIDs.
+    """
+
+    rows: pl.DataFrame  # columns: xml (str), first (bool)
+    starts: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def body_bytes(self) -> npt.NDArray[np.int64]:
+        """UTF-8 length of each package's message after its MessageID."""
+        if not len(self.starts):
+            return np.empty(0, dtype=np.int64)
+        sizes = self.rows["xml"].str.len_bytes().cast(pl.Int64).to_numpy()
+        return np.add.reduceat(sizes, self.starts)
+
+    def render(self, start: int, stop: int, first_id: int) -> bytes:
+        """Packages start..stop-1 as complete messages, MessageIDs from ``first_id``."""
+        lo = int(self.starts[start])
+        hi = int(self.starts[stop]) if stop < len(self.starts) else self.rows.height
+        first = pl.col("first")
+        ids = (first.cum_sum() + (first_id - 1)).cast(pl.String)
+        text: str = (
+            self.rows.slice(lo, hi - lo)
+            .select(
+                pl.concat_str(
+                    [
+                        pl.when(first)
+                        .then(
+                            pl.concat_str(
+                                [pl.lit("<Message><MessageID>"), ids, pl.lit("</MessageID>")]
+                            )
+                        )
+                        .otherwise(pl.lit("")),
+                        pl.col("xml"),
+                    ]
+                ).str.join("")
+            )
+            .item()
+        )
+        return text.encode()
+
+
+def group_packages(accepted: pl.DataFrame) -> ChunkPackages:
+    """The chunk's packages as feeds.packages.PackageGrouper forms them and feeds.xmlfeed
+    renders them: lines equal on the package key (whole-order lines apart from item lines)
+    share a message, in the order of each package's first line."""
+    c = pl.col
+    key = list(_PACKAGE_KEY)
+    rows = (
+        accepted.with_columns(c("order_item_id").is_not_null().alias("has_item"))
+        .with_row_index("i")
+        .with_columns(c("i").min().over(key).alias("g"))
+        .sort("g", "i")
+    )
+    first = c("g") != c("g").shift(1).fill_null(-1)
+    last = c("g") != c("g").shift(-1).fill_null(-1)
+    rows = rows.with_columns(first.alias("first"), last.alias("last"))
+    repeated = (
+        rows.filter(c("has_item"))
+        .select(pl.struct("g", "order_item_id").is_duplicated().any())
+        .item()
+    )
+    item = (
+        pl.when(c("order_item_id").is_null())
+        .then(pl.lit(""))
+        .when(c("quantity").is_null())
+        .then(
+            pl.concat_str(
+                [
+                    pl.lit("<Item><AmazonOrderItemCode>"),
+                    c("order_item_id"),
+                    pl.lit("</AmazonOrderItemCode></Item>"),
+                ]
+            )
+        )
+        .otherwise(
+            pl.concat_str(
+                [
+                    pl.lit("<Item><AmazonOrderItemCode>"),
+                    c("order_item_id"),
+                    pl.lit("</AmazonOrderItemCode><Quantity>"),
+                    c("quantity").cast(pl.String),
+                    pl.lit("</Quantity></Item>"),
+                ]
+            )
+        )
+    )
+    xml = pl.concat_str(
+        [
+            pl.when(c("first")).then(_message_head()).otherwise(pl.lit("")),
+            item,
+            pl.when(c("last"))
+            .then(pl.lit("</OrderFulfillment></Message>\n"))
+            .otherwise(pl.lit("")),
+        ]
+    )
+    rows = rows.with_columns(xml.alias("xml"))
+    if repeated:
+        rows = _merge_repeated_items(rows)
+    starts = np.flatnonzero(rows["first"].to_numpy()).astype(np.int64)
+    return ChunkPackages(rows.select("xml", "first"), starts)
+
+
+def _merge_repeated_items(rows: pl.DataFrame) -> pl.DataFrame:
+    """Packages naming one item on several lines, rendered one by one: their quantities
+    add up (feeds.packages._items). Such a package becomes one fragment on its first row
+    and empty ones after it, so the other packages keep their fragments."""
+    c = pl.col
+    dup_groups = (
+        rows.filter(c("has_item") & pl.struct("g", "order_item_id").is_duplicated())["g"]
+        .unique()
+        .to_list()
+    )
+    xml = rows["xml"].to_list()
+    firsts = rows["first"].to_list()
+    g_col = rows["g"].to_list()
+    ids = rows["order_item_id"].to_list()
+    qs = rows["quantity"].to_list()
+    wanted = set(dup_groups)
+    at = 0
+    n = rows.height
+    while at < n:
+        end = at + 1
+        while end < n and not firsts[end]:
+            end += 1
+        if g_col[at] in wanted:
+            head = xml[at][: xml[at].index("<Item>")]
+            xml[at] = head + _items_xml(ids[at:end], qs[at:end]) + "</OrderFulfillment></Message>\n"
+            for k in range(at + 1, end):
+                xml[k] = ""
+        at = end
+    return rows.with_columns(pl.Series("xml", xml, dtype=pl.String))
+
+
+def _items_xml(item_ids: list[str], quantities: list[int | None]) -> str:
+    """feeds.packages._items and the writer's Item elements, for a package naming one item
+    on several lines (their quantities add up; a line without one means all units)."""
+    merged: dict[str, int | None] = {}
+    for item_id, q in zip(item_ids, quantities, strict=True):
+        if item_id not in merged:
+            merged[item_id] = q
+        else:
+            before = merged[item_id]
+            merged[item_id] = None if before is None or q is None else before + q
+    return "".join(
+        f"<Item><AmazonOrderItemCode>{i}</AmazonOrderItemCode></Item>"
+        if q is None
+        else f"<Item><AmazonOrderItemCode>{i}</AmazonOrderItemCode><Quantity>{q}</Quantity></Item>"
+        for i, q in merged.items()
+    )
+
+
+def _escape(e: pl.Expr) -> pl.Expr:
+    """feeds.xmlfeed.escape for text validation has already cleared of invalid characters
+    and whitespace other than spaces."""
+    return e.str.replace_many(["&", "<", ">", '"'], ["&amp;", "&lt;", "&gt;", "&quot;"])
+
+
+def _message_head() -> pl.Expr:
+    """A message from OrderFulfillment to its first Item, as feeds.xmlfeed renders it."""
+    c = pl.col
+    carrier = (
+        pl.when(c("carrier_code").is_not_null())
+        .then(
+            pl.concat_str(
+                [pl.lit("<CarrierCode>"), _escape(c("carrier_code")), pl.lit("</CarrierCode>")]
+            )
+        )
+        .when(c("carrier_name").is_not_null() & (c("carrier_name") != ""))
+        .then(
+            pl.concat_str(
+                [pl.lit("<CarrierName>"), _escape(c("carrier_name")), pl.lit("</CarrierName>")]
+            )
+        )
+        .otherwise(None)
+    )
+    tracking = c("tracking_number")
+    method = c("ship_method")
+    data = (
+        pl.when(carrier.is_null())
+        .then(pl.lit(""))
+        .when(tracking.is_null() | (tracking == ""))
+        .then(pl.concat_str([pl.lit("<FulfillmentData>"), carrier, pl.lit("</FulfillmentData>")]))
+        .when(method.is_not_null() & (method != ""))
+        .then(
+            pl.concat_str(
+                [
+                    pl.lit("<FulfillmentData>"),
+                    carrier,
+                    pl.lit("<ShippingMethod>"),
+                    _escape(method),
+                    pl.lit("</ShippingMethod><ShipperTrackingNumber>"),
+                    tracking,
+                    pl.lit("</ShipperTrackingNumber></FulfillmentData>"),
+                ]
+            )
+        )
+        .otherwise(
+            pl.concat_str(
+                [
+                    pl.lit("<FulfillmentData>"),
+                    carrier,
+                    pl.lit("<ShipperTrackingNumber>"),
+                    tracking,
+                    pl.lit("</ShipperTrackingNumber></FulfillmentData>"),
+                ]
+            )
+        )
+    )
+    return pl.concat_str(
+        [
+            pl.lit("<OrderFulfillment><AmazonOrderID>"),
+            c("order_id"),
+            pl.lit("</AmazonOrderID><FulfillmentDate>"),
+            c("date_xml"),
+            pl.lit("</FulfillmentDate>"),
+            data,
+        ]
+    )
