@@ -63,8 +63,9 @@ def test_unknown_order_is_an_error_with_code_18028_in_plain_words(
 
 
 def test_the_done_log_line_counts_plainly_accepted_lines_with_the_errors(
-    world: World, caplog: pytest.LogCaptureFixture
+    world_factory: Callable[..., World], caplog: pytest.LogCaptureFixture
 ) -> None:
+    world = world_factory(spapi={"use_orders_api": False})  # the unknown order is sent
     world.order(O1, [(I1, 1)])
     world.order(O3, [(I3, 2)])
     world.drop("f.csv", [row(O1, I1, "1"), row(O2, I2, "1"), row(O3, I3, "2")])
