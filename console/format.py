@@ -37,6 +37,22 @@ def capped(value: int) -> str:
     return f"{COUNT_CAP:,}+" if value > COUNT_CAP else f"{value:,}"
 
 
+def money(value: object) -> str:
+    """A price or total as Amazon gives it ("23.50 USD"); — when there is none."""
+    return MISSING if value is None else str(value)
+
+
+def amounts(value: Any) -> str:
+    """A sum per currency (processors.ledger.orderfacts.Amounts): "12.00 USD + 4.50 EUR",
+    saying how many lines had no price to add."""
+    parts = value.text()
+    text = " + ".join(parts) if parts else MISSING
+    if value.unpriced and parts:
+        n = value.unpriced
+        text += f" ({n:,} line{'s' if n != 1 else ''} without a price)"
+    return text
+
+
 def or_missing(value: Any) -> Any:
     return MISSING if value is None or value == "" else value
 
@@ -47,4 +63,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "age": age,
     "or_missing": or_missing,
     "capped": capped,
+    "money": money,
+    "amounts": amounts,
 }

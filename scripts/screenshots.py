@@ -6,6 +6,8 @@ Builds a demo ledger (a temporary SQLite file) through the ledger's own operatio
 a month of files for two sellers, feeds Amazon confirmed or partly refused, and lines
 still waiting; serves the console on a free loopback port; logs in with headless
 Chromium (Debian's /usr/bin/chromium, driven by Playwright) and saves one PNG per page.
+The order mirror holds each order with its items and prices, except half of today's
+file, so the queue shows both mirrored orders and ones "not yet mirrored from Amazon".
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -22,6 +25,8 @@ from config.settings import Secrets, Settings
 from console.auth import hash_password
 from console.serve import ConsoleThread
 from feeds.model import LineError, Shipment
+from feeds.spapi.orders import Money, Order, OrderItem
+from processors.ledger import orders as mirror
 from processors.ledger.store import Ledger
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,6 +48,32 @@ PAGES = {
     "feeds": "/feeds",
     "sellers": "/sellers",
 }
+
+
+MARKETS = {"acme-us": ("ATVPDKIKX0DER", "USD"), "brightwave-de": ("A1PA6795UKMFR9", "EUR")}
+
+
+def mirror_demo(ledger: Ledger, seller: str, ships: list[Shipment], at: datetime) -> None:
+    """What the mirror step would have read from Amazon for these orders."""
+    market, currency = MARKETS[seller]
+    for s in ships:
+        qty = s.quantity or 1
+        price = f"{(7 + int(s.order_item_id or 0) % 40) * qty}.99"
+        order = Order(
+            order_id=s.order_id,
+            status="Unshipped",
+            ship_service_level="Std Dom",
+            shipment_service_level_category="Standard",
+            purchase_date=at - timedelta(days=1, hours=3),
+            raw={},
+            last_update_date=at - timedelta(hours=2),
+            latest_ship_date=at + timedelta(days=1),
+            total=Money(str(Decimal(price) + Decimal("4.99")), currency),  # with shipping
+            units_unshipped=qty,
+        )
+        mirror.save_orders(ledger, seller, market, [order], at)
+        item = OrderItem(s.order_item_id or "", qty, 0, f"SKU-{qty}", Money(price, currency))
+        mirror.save_items(ledger, seller, market, s.order_id, [item])
 
 
 class Clock:
@@ -81,7 +112,9 @@ def demo(ledger: Ledger, clock: Clock, now: datetime) -> str:
             name = f"{seller}-{clock.at:%Y%m%d}.csv"
             digest = hashlib.sha256(name.encode()).hexdigest()
             ledger.record_file(seller, name, digest, 4096, count + len(rejected), ships, rejected)
-            if day == 29 and k == 0:
+            today = day == 29 and k == 0
+            mirror_demo(ledger, seller, ships[: count // 2] if today else ships, clock.at)
+            if today:
                 continue  # today's file of acme-us still waits for the next batch
             with ledger.claim_queued(seller, 1000) as claim:
                 ids = [ln.id for ln in claim.lines]

@@ -8,13 +8,16 @@ globex: globex-1.csv (G1 in error), so a seller account of acme has something to
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from ledger_db import sent_feed, ship, take_in
 
 from config.settings import Settings
 from feeds.model import LineError
+from feeds.spapi.orders import Money, Order, OrderItem
 from ingest.local import LocalOutbox
 from processors.intake import intake_report_names
+from processors.ledger import orders as mirror
 from processors.ledger import uploads
 from processors.ledger.store import Ledger
 from processors.results import result_report_names
@@ -92,3 +95,43 @@ def make_uploads(ledger: Ledger, settings: Settings, story: Story) -> Uploads:
     LocalOutbox(settings.seller("globex").outbox).write(f"{GLOBEX_REFUSED}.intake.csv", b"x")
     (g, a) = uploads.recent(ledger)
     return Uploads(a.id, g.id)
+
+
+MARKETS = {"acme": "ATVPDKIKX0DER", "globex": "A1PA6795UKMFR9"}  # console_settings'
+PURCHASED = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+def mirror_order(
+    ledger: Ledger,
+    seller: str,
+    order_id: str,
+    *,
+    total: str,
+    items: list[tuple[str, int, int, str]] | None = None,
+    purchased: datetime = PURCHASED,
+    status: str = "Unshipped",
+) -> None:
+    """Put an order in the seller's mirror as the mirror step would after getOrders
+    (and getOrderItems when ``items`` is given: (item id, ordered, shipped, price))."""
+    market = MARKETS[seller]
+    order = Order(
+        order_id=order_id,
+        status=status,
+        ship_service_level="Std US D2D Dom",
+        shipment_service_level_category="Standard",
+        purchase_date=purchased,
+        raw={},
+        last_update_date=purchased + timedelta(hours=1),
+        latest_ship_date=purchased + timedelta(days=2),
+        total=Money(total, "USD"),
+    )
+    mirror.save_orders(ledger, seller, market, [order], ledger.clock())
+    if items is not None:
+        mirror.save_items(
+            ledger,
+            seller,
+            market,
+            order_id,
+            [OrderItem(i, ordered, shipped, f"SKU-{i}", Money(price, "USD"))
+             for i, ordered, shipped, price in items],
+        )  # fmt: skip

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from console_data import A1, A2, A3, G1, REPORT_BYTES, make_story
+from console_data import A1, A2, A3, G1, REPORT_BYTES, make_story, mirror_order
 from console_support import OPERATOR, SELLER, Console
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -66,7 +66,7 @@ def test_an_operator_resends_a_selection_and_sees_its_status_change(
     assert "requeued 1" in page.locator(".flash").inner_text()
     assert page.locator(f"a[href='/orders/{A2}']").count() == 0  # no longer in error
     page.goto(f"/orders/{A2}")
-    assert "in_queue" in page.locator("h2").first.inner_text()
+    assert "in_queue" in page.locator("section.line h2").first.inner_text()
     assert "olga" in page.locator("table.history").inner_text()
 
 
@@ -102,5 +102,22 @@ def test_a_seller_hands_its_failing_order_to_a_person(page: Any, console: Consol
     page.fill("textarea[name=note]", "the buyer has it")
     page.click("text=Ask a person to look 1 line(s)")
     assert "handed to a person 1" in page.locator(".flash").inner_text()
-    assert "needs_attention" in page.locator("h2").first.inner_text()
+    assert "needs_attention" in page.locator("section.line h2").first.inner_text()
     assert "the buyer has it" in page.locator("table.history").inner_text()
+
+
+def test_an_operator_sees_amazons_price_date_and_total_in_the_queue_and_on_the_order(
+    page: Any, console: Console
+) -> None:
+    make_story(console.ledger, console.settings)
+    mirror_order(console.ledger, "acme", A3, total="61.40", items=[("10003", 2, 0, "54.90")])
+    log_in(page, OPERATOR)
+    page.goto("/queue?seller=acme")
+    row = page.locator("tr", has=page.locator(f"a[href='/orders/{A3}']"))
+    assert row.locator("td.price").inner_text() == "54.90 USD"
+    assert row.locator("td.order-total").inner_text() == "61.40 USD"
+    unmirrored = page.locator("tr", has=page.locator(f"a[href='/orders/{A1}']"))
+    assert unmirrored.locator("td.price").get_attribute("title") == "not yet mirrored from Amazon"
+    page.click(f"text={A3}")
+    assert page.locator("dd.amazon-status").inner_text() == "Unshipped"
+    assert "54.90 USD" in page.locator("table.items").inner_text()

@@ -90,16 +90,6 @@ def test_queue_search_finds_by_tracking_order_or_file_name(console: Console) -> 
     assert G1 in by_file and A1 not in by_file
 
 
-def test_queue_shows_price_and_order_date_as_unknown_never_made_up(console: Console) -> None:
-    make_story(console.ledger, console.settings)
-    with console.login() as c:
-        page = c.get("/queue", params={"q": A3}).text
-    start = page.index(f"/orders/{A3}")
-    row = page[start : page.index("</tr>", start)]
-    assert '<td class="price">—</td><td class="order-date">—</td>' in row
-    assert "total amount —" in page
-
-
 def test_queue_pages_through_every_line_newest_first(console: Console) -> None:
     orders = [f"333-{n:07d}-0000001" for n in range(150)]
     take_in(console.ledger, [ship(i + 1, o) for i, o in enumerate(orders)], seller="acme")

@@ -10,13 +10,21 @@ from fastapi import APIRouter, Depends, Query, Request
 from config.settings import SellerSettings
 from console.api.access import caller
 from console.api.errors import not_found
-from console.api.views import browse_row_json, file_json, history_json, upload_json
+from console.api.views import (
+    browse_row_json,
+    file_json,
+    history_json,
+    order_facts_json,
+    totals_json,
+    upload_json,
+)
 from console.auth import Viewer
 from console.pages.queue import queue_filter
 from console.state import ConsoleState, state
 from processors.ledger import uploads
 from processors.ledger.browse import browse
 from processors.ledger.errors import UnknownRecord
+from processors.ledger.orderfacts import order_facts
 from processors.ledger.queries import file_done, order_history
 from processors.ledger.statuses import LineStatus
 
@@ -36,7 +44,13 @@ def get_order(
     mine = [h for h in found if h.line.seller == seller.name]
     if not mine:
         raise not_found("order")
-    return {"order_id": order_id, "lines": [history_json(h) for h in mine]}
+    with st.ledger.reading() as conn:
+        mirrored = order_facts(conn, order_id, [seller.name])
+    return {
+        "order_id": order_id,
+        "amazon": order_facts_json(mirrored[0] if mirrored else None),
+        "lines": [history_json(h) for h in mine],
+    }
 
 
 @router.get(
@@ -84,4 +98,5 @@ def get_queue(
         "rows": [browse_row_json(r) for r in page.rows],
         "next_before": page.next_before,
         "counts": page.counts,
+        "totals": totals_json(page),
     }

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from processors.apiintake import verdict
-from processors.ledger.browse import BrowseRow
+from processors.ledger.browse import BrowsePage, BrowseRow, ViewTotals
+from processors.ledger.orderfacts import Amounts, Money, OrderFacts
 from processors.ledger.queries import FileLine, LineHistory
 from processors.ledger.records import FileRecord, LineRow
 from processors.ledger.uploads import UploadNotTaken
@@ -14,6 +15,48 @@ from processors.ledger.uploads import UploadNotTaken
 
 def _iso(at: datetime | None) -> str | None:
     return None if at is None else at.isoformat()
+
+
+def money_json(m: Money | None) -> dict[str, str | None] | None:
+    """Money as Amazon gives it: a decimal string, never a float that rounds."""
+    return None if m is None else {"amount": m.amount, "currency": m.currency}
+
+
+def amounts_json(a: Amounts) -> dict[str, Any]:
+    return {
+        "per_currency": {c: str(v) for c, v in sorted(a.per_currency.items())},
+        "lines_without_price": a.unpriced,
+    }
+
+
+def order_facts_json(o: OrderFacts | None) -> dict[str, Any] | None:
+    """The seller's mirrored copy of the order; null when not yet mirrored from Amazon."""
+    if o is None:
+        return None
+    return {
+        "marketplace_id": o.marketplace_id,
+        "status": o.amazon_status,
+        "purchase_date": _iso(o.purchase_date),
+        "latest_ship_date": _iso(o.latest_ship_date),
+        "ship_service_level": o.ship_service_level,
+        "order_total": money_json(o.total),
+        "last_update_date": _iso(o.last_update_date),
+        "mirrored_at": _iso(o.mirrored_at),
+        "items": None
+        if o.items is None
+        else [
+            {
+                "order_item_id": i.order_item_id,
+                "sku": i.sku,
+                "quantity_ordered": i.quantity_ordered,
+                "quantity_shipped": i.quantity_shipped,
+                "quantity_unshipped": i.quantity_unshipped,
+                "price": money_json(i.price),
+            }
+            for i in o.items
+        ],
+        "items_stale": o.items_stale,
+    }
 
 
 def file_json(f: FileRecord) -> dict[str, Any]:
@@ -104,4 +147,22 @@ def browse_row_json(r: BrowseRow) -> dict[str, Any]:
         "tracking_number": r.tracking_number,
         "seconds_in_status": int(r.age.total_seconds()),
         "message": r.message,
+        "mirrored": r.order is not None,
+        "price": money_json(r.price),
+        "order_date": _iso(r.order_date),
+        "order_total": money_json(r.order_total),
+    }
+
+
+def view_totals_json(v: ViewTotals | None) -> dict[str, Any] | None:
+    if v is None:
+        return None
+    return {"lines": v.lines, "items": v.items, "amount": amounts_json(v.amount)}
+
+
+def totals_json(page: BrowsePage) -> dict[str, Any]:
+    """The page's totals, and the whole view's when it has at most COUNT_CAP lines."""
+    return {
+        "page": {"lines": len(page.rows), "items": page.items, "amount": amounts_json(page.amount)},
+        "view": view_totals_json(page.view),
     }

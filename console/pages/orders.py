@@ -12,6 +12,7 @@ from console.marketplaces import order_url
 from console.pages.queue import FLASH
 from console.state import ConsoleState, state
 from processors.ledger.errors import UnknownRecord
+from processors.ledger.orderfacts import order_facts
 from processors.ledger.queries import order_history
 
 router = APIRouter()
@@ -38,6 +39,9 @@ def order_page(
         except KeyError:
             continue
         links[h.line.seller] = order_url(market, order_id)
+    sellers = sorted({h.line.seller for h in history})
+    with st.ledger.reading() as conn:
+        mirrored = {o.seller: o for o in order_facts(conn, order_id, sellers)}
     return render(
         request,
         "order.html",
@@ -47,5 +51,6 @@ def order_page(
         links=links,
         actions=actions_for(who),
         flash=request.session.pop(FLASH, None),  # what an action taken here did
+        amazon=[(seller, mirrored.get(seller)) for seller in sellers],
         back=f"/orders/{order_id}",
     )

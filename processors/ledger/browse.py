@@ -3,6 +3,9 @@
 Keyset paging (``id < before``) instead of OFFSET: page 500 of a million lines costs
 what page 1 costs, because each page starts where the index says, not after counting
 the lines before it. The filters each have an index (migration 0005 and earlier).
+
+Price, order date and order total come from the order mirror, looked up for the page's
+lines only (processors.ledger.orderfacts): the paging query stays the lines' own.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
+from processors.ledger.orderfacts import Amounts, Money, OrderFacts, amounts, for_orders
 from processors.ledger.schema import files, lines
 from processors.ledger.statuses import LineStatus
 from processors.ledger.store import Ledger
@@ -53,6 +57,29 @@ class BrowseRow:
     tracking_number: str | None
     age: timedelta
     message: str | None
+    #: the seller's mirrored copy of the order; None: not yet mirrored from Amazon
+    order: OrderFacts | None = None
+
+    @property
+    def price(self) -> Money | None:
+        return None if self.order is None else self.order.price_of(self.order_item_id)
+
+    @property
+    def order_date(self) -> datetime | None:
+        return None if self.order is None else self.order.purchase_date
+
+    @property
+    def order_total(self) -> Money | None:
+        return None if self.order is None else self.order.total
+
+
+@dataclass(frozen=True, slots=True)
+class ViewTotals:
+    """Every line the filter matches (not just the page): lines, items, amount."""
+
+    lines: int
+    items: int
+    amount: Amounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +88,23 @@ class BrowsePage:
     next_before: int | None  # the cursor of the next page, None on the last
     #: per status, for the filter; COUNT_CAP + 1 stands for "more than COUNT_CAP"
     counts: dict[str, int] = field(default_factory=dict)
+    #: the whole filtered view's totals, when it is small enough to add up (at most
+    #: COUNT_CAP lines); None when larger: then only the page is added up
+    view: ViewTotals | None = None
 
     @property
     def items(self) -> int:
         """Items on this page: the sum of the quantities (a line without one counts 1)."""
-        return sum(r.quantity if r.quantity is not None else 1 for r in self.rows)
+        return sum(_items(r.quantity) for r in self.rows)
+
+    @property
+    def amount(self) -> Amounts:
+        """The prices on this page, per currency, and how many lines had none."""
+        return amounts(r.price for r in self.rows)
+
+
+def _items(quantity: int | None) -> int:
+    return quantity if quantity is not None else 1
 
 
 def _named_files(conn: Connection, f: QueueFilter) -> list[int]:
@@ -158,6 +197,8 @@ def _browse(
             .limit(COUNT_CAP + 1)
         ).subquery()
         counts[s.value] = conn.execute(select(func.count()).select_from(capped)).scalar_one()
+    page = found[:limit]
+    facts = for_orders(conn, {(r.seller, r.order_id) for r in page})
     rows = [
         BrowseRow(
             line_id=r.id,
@@ -173,8 +214,30 @@ def _browse(
             tracking_number=r.tracking_number,
             age=now - r.status_changed_at,
             message=r.message,
+            order=facts.get((r.seller, r.order_id)),
         )
-        for r in found[:limit]
+        for r in page
     ]
     more = len(found) > limit and bool(rows)
-    return BrowsePage(rows=rows, next_before=rows[-1].line_id if more else None, counts=counts)
+    view = None
+    matched = counts[f.status] if f.status else sum(counts.values())
+    if all(n <= COUNT_CAP for n in counts.values()) and matched <= COUNT_CAP:
+        view = _view_totals(conn, _conditions(ledger, f, named))
+    return BrowsePage(
+        rows=rows, next_before=rows[-1].line_id if more else None, counts=counts, view=view
+    )
+
+
+def _view_totals(conn: Connection, cond: list[Any]) -> ViewTotals:
+    """Lines, items and the sum of prices of every line the filter matches: read only
+    when the counts say there are at most COUNT_CAP of them."""
+    q = select(lines.c.seller, lines.c.order_id, lines.c.order_item_id, lines.c.quantity)
+    found = conn.execute(q.where(*cond).limit(COUNT_CAP + 1)).all()
+    facts = for_orders(conn, {(r.seller, r.order_id) for r in found})
+    prices = []
+    for r in found:
+        order = facts.get((r.seller, r.order_id))
+        prices.append(None if order is None else order.price_of(r.order_item_id))
+    return ViewTotals(
+        lines=len(found), items=sum(_items(r.quantity) for r in found), amount=amounts(prices)
+    )

@@ -274,6 +274,7 @@ orders = Table(
     # it still has that date (Amazon's clock, never compared with ours). NULL: not read.
     _ts("items_as_of", nullable=True),
     Index(None, "seller", "status", "latest_ship_date"),
+    Index(None, "order_id", "seller"),  # the console: a page's orders, one order's page
 )
 
 order_items = Table(
