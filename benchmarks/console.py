@@ -5,7 +5,10 @@
 The lines come in through the ledger's streaming intake (two sellers, ten files); then,
 to give the filters something to find, a share of them is set straight in SQL to
 confirmed (60 %), error (2 %) and needs_attention (0.5 %), as months of service would
-leave them (bench setup only: the product changes statuses through the ledger). One
+leave them, each confirmed or error line with its event spread over the last 30 days
+(bench setup only: the product changes statuses through the ledger; the overview's
+running totals are then recounted from the lines and events, tally.rebuild). The order
+mirror gets nine orders in ten, with items and prices, as the mirror step leaves them. One
 order is resent through the console's own confirmed action so its page has history.
 The console runs on a real uvicorn server; each page is fetched over HTTP, logged in,
 five times after a warm-up, and the median is printed. Target: under 300 ms each.
@@ -39,6 +42,7 @@ from console.api.tokens import new_token
 from console.auth import hash_password
 from console.serve import ConsoleThread
 from feeds.model import Shipment
+from processors.ledger import tally
 from processors.ledger.fileintake import FileIntake
 from processors.ledger.store import Ledger
 
@@ -83,6 +87,33 @@ def fill(ledger: Ledger, n: int) -> None:
                  "WHERE id % 100 IN (60, 61)")
         )  # fmt: skip
         conn.execute(text("UPDATE lines SET status = 'needs_attention' WHERE id % 200 = 125"))
+        # Their arrival in confirmed or error, spread over the last 30 days (the
+        # overview's chart reads these), then the running totals counted from it all.
+        if conn.dialect.name == "sqlite":
+            at = "datetime('now', '-' || (id % 30) || ' days')"
+        else:
+            at = "now() - (id % 30) * interval '1 day'"
+        conn.execute(
+            text(f"INSERT INTO events (line_id, at, from_status, to_status) SELECT id, {at}, "
+                 "'submitted', status FROM lines WHERE status IN ('confirmed', 'error')")
+        )  # fmt: skip
+        tally.rebuild(conn)
+        # The order mirror holds nine orders in ten, with their items: the queue and the
+        # order page show price, order date and total from it.
+        conn.execute(
+            text("INSERT INTO orders (seller, marketplace_id, order_id, status, purchase_date, "
+                 "latest_ship_date, ship_service_level, total_amount, total_currency, "
+                 "units_shipped, units_unshipped, last_update_date, mirrored_at, items_as_of) "
+                 "SELECT seller, 'ATVPDKIKX0DER', order_id, 'Unshipped', ship_date, ship_date, "
+                 "'Std US D2D Dom', '24.99', 'USD', 0, quantity, ship_date, ship_date, ship_date "
+                 "FROM lines WHERE id % 10 <> 0")
+        )  # fmt: skip
+        conn.execute(
+            text("INSERT INTO order_items (seller, marketplace_id, order_id, order_item_id, sku, "
+                 "quantity_ordered, quantity_shipped, price_amount, price_currency) "
+                 "SELECT seller, 'ATVPDKIKX0DER', order_id, order_item_id, 'SKU-1', quantity, 0, "
+                 "'19.99', 'USD' FROM lines WHERE id % 10 <> 0 AND order_item_id IS NOT NULL")
+        )  # fmt: skip
         conn.execute(text("ANALYZE"))
 
 

@@ -12,9 +12,9 @@ from console.auth import Viewer
 from console.chart import activity_svg
 from console.deps import render, viewer
 from console.state import ConsoleState, state
-from processors.ledger.activity import daily_activity, oldest_waiting_by_seller
+from processors.ledger.activity import daily_activity
 from processors.ledger.catalog import files_received_since
-from processors.ledger.queries import status_counts
+from processors.ledger.glance import glance
 
 router = APIRouter()
 
@@ -30,16 +30,16 @@ def overview(
     request: Request, who: Viewer = Depends(viewer), st: ConsoleState = Depends(state)
 ) -> HTMLResponse:
     names = [s.name for s in st.settings.sellers]
-    oldest = oldest_waiting_by_seller(st.ledger, who.seller)
+    counts = glance(st.ledger, who.seller)
     charts = [
-        (a.seller, Markup(activity_svg(a)), oldest.get(a.seller))
+        (a.seller, Markup(activity_svg(a)), counts.oldest_by_seller.get(a.seller))
         for a in daily_activity(st.ledger, names, seller=who.seller)
     ]
     return render(
         request,
         "overview.html",
         who,
-        counts=status_counts(st.ledger, who.seller),
+        counts=counts,
         new_files=files_today(st, who.seller),
         charts=charts,
     )

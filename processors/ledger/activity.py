@@ -1,8 +1,9 @@
 """Per seller and per day, how many lines were confirmed, rejected and put in error: the
 console overview's 30-day chart.
 
-Confirmed and error come from the events (the day a line reached the status), rejected
-from the files (lines refused at intake, on the day their file came in). Days are UTC.
+Confirmed and error come from the running totals of lines that reached each status per
+day (processors.ledger.tally, kept by the same statements as the events), rejected from
+the files (lines refused at intake, on the day their file came in). Days are UTC.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from processors.ledger.schema import events, files, lines
+from processors.ledger import tally
+from processors.ledger.schema import files
 from processors.ledger.statuses import LineStatus
 from processors.ledger.store import Ledger
 
@@ -48,20 +50,13 @@ def daily_activity(
     wanted = [s for s in sellers if seller is None or s == seller]
     counts: dict[tuple[str, str, date], int] = defaultdict(int)
     with ledger.reading() as conn:
-        eday = _day(conn, events.c.at)
-        q = (
-            select(lines.c.seller, events.c.to_status, eday, func.count())
-            .join(lines, lines.c.id == events.c.line_id)
-            .where(
-                events.c.to_status.in_([LineStatus.CONFIRMED.value, LineStatus.ERROR.value]),
-                events.c.at >= since,
-            )
-            .group_by(lines.c.seller, events.c.to_status, eday)
+        # Lines that reached confirmed or error per day: the running totals (tally.py)
+        # instead of every event of the period joined to its line.
+        reached = tally.reached(
+            conn, first, [LineStatus.CONFIRMED.value, LineStatus.ERROR.value], seller
         )
-        if seller is not None:
-            q = q.where(lines.c.seller == seller)
-        for s, kind, d, n in conn.execute(q).all():
-            counts[(s, kind, _as_date(d))] += n
+        for (s, kind, d), n in reached.items():
+            counts[(s, kind, d)] += n
         fday = _day(conn, files.c.received_at)
         fq = (
             select(files.c.seller, fday, func.sum(files.c.rejected))
@@ -79,17 +74,3 @@ def daily_activity(
         )
         for s in wanted
     ]
-
-
-def oldest_waiting_by_seller(ledger: Ledger, seller: str | None = None) -> dict[str, datetime]:
-    """Per seller, since when its oldest queued line has waited: one grouped read of the
-    queued lines, instead of a full status count per seller."""
-    q = (
-        select(lines.c.seller, func.min(lines.c.status_changed_at))
-        .where(lines.c.status == LineStatus.IN_QUEUE.value)
-        .group_by(lines.c.seller)
-    )
-    if seller is not None:
-        q = q.where(lines.c.seller == seller)
-    with ledger.reading() as conn:
-        return {s: at for s, at in conn.execute(q).all() if at is not None}

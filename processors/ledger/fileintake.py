@@ -10,9 +10,11 @@ and finish_file refuses to commit a file whose count does not add up.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import compress, islice, repeat
+from operator import itemgetter
 from types import TracebackType
 from typing import Any
 
@@ -34,6 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from feeds.model import LineError, Shipment
 from feeds.packages import Row, row_of
+from processors.ledger import tally
 from processors.ledger.engine import CACHE_KIB, INTAKE_CACHE_KIB
 from processors.ledger.errors import LedgerError, UnaccountedLines
 from processors.ledger.records import FileRecord
@@ -289,6 +292,7 @@ class FileIntake:
                 keep[i] = False
             built = list(compress(built, keep))
         self._insert_lines(built)
+        made = Counter(map(itemgetter(12), built))  # the overview's totals (tally.py)
         if later:
             # Status is filtered here, not in SQL: given it, the planners pick the
             # (status, ...) index and scan every queued line, once per chunk (as _earlier).
@@ -302,6 +306,8 @@ class FileIntake:
             for row, ln in later:
                 row[_DUPLICATE_OF] = ids[ln]
             self._insert_lines([r for r, _ in later])
+            made.update(r[12] for r, _ in later)
+        tally.created(self._conn, seller, made)
 
     def _insert_lines(self, rows: Iterable[Sequence[Any]]) -> None:
         """Bulk insert below SQLAlchemy's per-value processing, which costs more than the

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, literal, select, update
 
+from processors.ledger import tally
 from processors.ledger.schema import events, lines
 from processors.ledger.statuses import LineStatus, check_transition
 
@@ -65,6 +66,8 @@ def apply_moves(conn: Connection, moves: Sequence[Move], now: datetime) -> None:
             alike.setdefault(key, []).append(m)
         except TypeError:  # an unhashable value: one row at a time below
             odd.append(m)
+    moved = [m.line["id"] for m in moves]
+    tally.leaving(conn, moved)  # the overview's totals, in this same transaction
     for change, group in alike.items():
         ids = [m.line["id"] for m in group]
         if len(group) < ALIKE_MIN or len(set(ids)) != len(ids):
@@ -72,6 +75,7 @@ def apply_moves(conn: Connection, moves: Sequence[Move], now: datetime) -> None:
         else:
             _move_alike(conn, ids, change, now)
     _move_each(conn, odd, now)
+    tally.arriving(conn, moved, now)
 
 
 def _move_alike(conn: Connection, ids: list[int], change: _Change, now: datetime) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -160,6 +161,7 @@ lines = Table(
     Index(None, "status", "status_changed_at"),
     Index(None, "status", "id"),  # the console's queue, one status, newest first
     Index(None, "tracking_number"),  # the console's search by tracking number
+    Index(None, "seller", "status", "status_changed_at"),  # overview: oldest waiting
 )
 
 rejected_lines = Table(
@@ -350,4 +352,27 @@ spapi_calls = Table(
     Column("outcome", String(20), primary_key=True),
     Column("count", BigInteger, nullable=False),
     _ts("updated_at"),
+)
+
+# Running totals for the console's overview (processors/ledger/tally.py): deltas only
+# ever inserted, by the statements that create lines or change their status, and summed
+# (and now and then folded) by the reader. line_counts: lines now in each status;
+# status_days: lines that reached a status, per UTC day.
+line_counts = Table(
+    "line_counts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("seller", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("n", BigInteger, nullable=False),
+)
+
+status_days = Table(
+    "status_days",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("seller", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("n", BigInteger, nullable=False),
 )
