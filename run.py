@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.engine import make_url
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
@@ -316,6 +315,8 @@ def _operator_ledger(settings: Settings) -> Any:
     A typo in --data-dir would otherwise create an empty ledger there and report zero
     lines, which reads like "nothing happened" instead of "wrong folder".
     """
+    from sqlalchemy.engine import make_url
+
     from processors.operator import open_ledger
 
     url = make_url(settings.resolved_ledger_url)

@@ -7,9 +7,11 @@ as ``SecretStr`` so that printing settings or logging them never shows them.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -24,9 +26,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from config.regions import MARKETPLACES, marketplace_problem
 
@@ -329,12 +328,11 @@ class Secrets(Section):
         return own.refresh_token if own is not None else self.lwa_refresh_token
 
 
-class Settings(BaseSettings):
-    """Everything shipfeed is told. Environment: SHIPFEED_<SECTION>__<KEY>."""
+class Settings(BaseModel):
+    """Everything shipfeed is told. Environment: SHIPFEED_<SECTION>__<KEY> (read by
+    :func:`load_settings`, see :func:`environment_overrides`)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="SHIPFEED_", env_nested_delimiter="__", extra="forbid", allow_inf_nan=False
-    )
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     data_dir: Path = Path("var")
     ledger_url: str | None = None  # None: SQLite file in data_dir
@@ -360,6 +358,10 @@ class Settings(BaseSettings):
         """Refused at start: any other URL would only fail at the first ledger step."""
         if not v:
             return None
+        # Here, not at import: `validate` and `convert` never load SQLAlchemy.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             backend = make_url(v).get_backend_name()
         except ArgumentError:
@@ -442,18 +444,6 @@ class Settings(BaseSettings):
                 return s
         raise KeyError(name)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Explicit arguments (the loaded TOML) first, then the environment overrides.
-        return (env_settings, init_settings)
-
 
 _SECRET_KEYS = ("lwa_client_id", "lwa_client_secret", "lwa_refresh_token")
 
@@ -475,10 +465,72 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
                     "environment or the file named by SHIPFEED_SECRETS_FILE"
                 )
     data.update(overrides)
+    data = _deep_update(data, environment_overrides(os.environ))
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise SettingsError(f"settings{f' {path}' if path else ''}: {problems(exc)}") from exc
+
+
+_ENV_PREFIX = "shipfeed_"
+_ENV_NESTED = "__"
+
+
+def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings the environment sets, as pydantic-settings read them before (without
+    loading it: `validate` and `convert` start faster): SHIPFEED_<FIELD> for a top-level
+    field, SHIPFEED_<SECTION>__<KEY> for a key of a section, names in any case, a value
+    for a section or list as JSON. Variables naming no field (SHIPFEED_SECRETS_FILE) are
+    not settings; unknown keys inside a section are kept, so validation refuses them."""
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        key = name.lower()
+        if not key.startswith(_ENV_PREFIX):
+            continue
+        path = key[len(_ENV_PREFIX) :].split(_ENV_NESTED)
+        field = Settings.model_fields.get(path[0])
+        if field is None:
+            continue
+        complex_field = _is_complex(field.annotation)
+        if len(path) == 1:
+            out[path[0]] = _json_or_text(value) if complex_field else value
+            continue
+        if not complex_field:
+            continue
+        target = out.setdefault(path[0], {})
+        if not isinstance(target, dict):
+            continue
+        for part in path[1:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                break
+        else:
+            target[path[-1]] = value
+    return out
+
+
+def _is_complex(annotation: Any) -> bool:
+    return (isinstance(annotation, type) and issubclass(annotation, BaseModel)) or (
+        getattr(annotation, "__origin__", None) in (list, dict)
+    )
+
+
+def _json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _deep_update(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``update`` on top, sections merged key by key."""
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_update(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def problems(exc: ValidationError) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.settings import SellerSettings, Settings
@@ -30,14 +30,19 @@ from feeds.model import LineError, LineWarning
 from feeds.packages import CompactPackage, PackageGrouper
 from feeds.rules import RuleContext
 from feeds.xmlfeed import FeedWriter
-from ingest.columnar import NotColumnar
-from ingest.readers import FileInfo, TextReader, open_reader, unreadable
+from ingest.columnar import NotColumnar, SplitReader
+from ingest.readers import FileInfo, RowReader, TextReader, open_reader, unreadable
 from processors.columnar import ColumnarPackages, columnar_packages, write_columnar
 from processors.problems import ProblemLog, merge_warnings
 from processors.readahead import PARALLEL_MIN_BYTES, parallel_possible, validated_chunks
 
 #: Rows per chunk: bigger is a little faster, smaller keeps peak memory lower.
 CHUNK_ROWS = 50_000
+
+#: Files the columnar path could take that are smaller than this are split in plain
+#: Python instead (ingest.columnar.SplitReader): importing polars costs more than
+#: reading them. The row loop then decides every line, as it does for any file.
+SPLIT_MAX_BYTES = 256 * 1024
 
 #: progress(lines read so far, bytes read so far, file size in bytes)
 Progress = Callable[[int, int, int], None]
@@ -356,12 +361,15 @@ def _packages_of(
             layout = (
                 reader.columnar_layout() if columnar and isinstance(reader, TextReader) else None
             )
-            if layout is not None:
+            if layout is not None and size >= SPLIT_MAX_BYTES:
                 yield from columnar_packages(
                     fh, layout, ctx, dates, outcome, _Progress(progress, size), CHUNK_ROWS
                 )
                 outcome.dates = dates.reading()
                 return
+            if layout is not None:  # a small file: read without loading pandas or polars
+                reader = cast(RowReader, SplitReader(fh, layout, CHUNK_ROWS, reader.info.columns))
+                parallel = False
             if parallel is None:
                 parallel = size >= PARALLEL_MIN_BYTES and parallel_possible()
             chunks = validated_chunks(reader, fh, ctx, dates, parallel=parallel)

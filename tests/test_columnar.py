@@ -147,6 +147,7 @@ def messy_file(path: Path, rows: int, seed: int = 5) -> None:
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(convert, "CHUNK_ROWS", 97)
+    monkeypatch.setattr(convert, "SPLIT_MAX_BYTES", 0)  # small files too go columnar here
 
 
 TAKEN: list[str] = []
@@ -283,3 +284,16 @@ def test_slash_dates_settled_late_in_the_file_give_the_same_both_ways(
     outcome = both_ways(src, tmp_path)[0]
     assert isinstance(outcome, tuple) and outcome[9] is not None  # how the dates were read
     assert taken
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_a_small_file_split_in_plain_python_gives_what_pandas_gives(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: list[str]
+) -> None:
+    monkeypatch.setattr(convert, "SPLIT_MAX_BYTES", 10**9)
+    src = tmp_path / "orders.csv"
+    messy_file(src, 1200, seed=seed)
+    with src.open("a", encoding="utf-8") as fh:
+        fh.write("112-1234567-7654321,,\n\n,,,,,,,\n")  # short, blank and empty lines
+    both_ways(src, tmp_path, max_messages=300)
+    assert not taken  # split, not polars
