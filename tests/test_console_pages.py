@@ -224,6 +224,18 @@ def test_sellers_page_shows_a_refused_amazon_login(console: Console) -> None:
     assert "refused since" in page and "invalid_grant" in page
 
 
+def test_sellers_page_shows_which_accounts_login_is_refused(console: Console) -> None:
+    """Several Amazon accounts: each has its own login row; the refused one is shown."""
+    now = console.ledger.clock()
+    health.record(console.ledger, health.login_component("acme@NA"), health.OK, now)
+    refused = health.login_component("globex@EU")
+    health.record(console.ledger, refused, health.REFUSED, now, "invalid_grant")
+    with console.login() as c:
+        page = c.get("/sellers").text
+    assert "Amazon login (account globex@EU)" in page
+    assert "refused since" in page and "invalid_grant" in page
+
+
 def test_sellers_page_shows_an_unreachable_inbox_with_its_error(console: Console) -> None:
     now = console.ledger.clock()
     health.record(console.ledger, "outbox:acme", health.OK, now)

@@ -20,7 +20,9 @@ def sellers_page(
     request: Request, who: Viewer = Depends(viewer), st: ConsoleState = Depends(state)
 ) -> HTMLResponse:
     components = {h.component: h for h in health.read(st.ledger)}
-    login = components.get(health.AMAZON_LOGIN)
+    # With several Amazon accounts each has its own login row: a refused one is shown.
+    logins = [h for name, h in sorted(components.items()) if health.is_login(name)]
+    login = next((h for h in logins if h.state == health.REFUSED), None) or next(iter(logins), None)
     sellers = [
         {
             "settings": s,
@@ -41,5 +43,6 @@ def sellers_page(
         who,
         sellers=sellers,
         login=login,
+        login_account=health.login_account(login.component) if login else None,
         steps=steps if who.is_operator else [],
     )
