@@ -159,3 +159,18 @@ def test_calls_past_the_limit_are_counted_even_when_limits_are_not_enforced(
 def test_an_unknown_region_cannot_be_given_to_a_partner(sim: Simulator) -> None:
     with pytest.raises(ValueError, match="unknown region"):
         sim.add_partner("Atzr|x", "AX", "SA")
+
+
+def test_an_order_made_up_by_a_lookup_is_in_the_marketplace_it_was_asked_in(
+    sim: Simulator,
+) -> None:
+    """auto_create_orders: an amazon.de seller asking for its order finds it on amazon.de."""
+    with session(sim, EU_TOKEN, "EU") as eu:
+        r = eu.get(
+            "/orders/v0/orders",
+            params={"MarketplaceIds": "A1PA6795UKMFR9", "AmazonOrderIds": "302-0000000-0000009"},
+        )
+    assert r.status_code == 200
+    assert_matches_model("getOrders", 200, r.json())
+    (order,) = r.json()["payload"]["Orders"]
+    assert order["MarketplaceId"] == "A1PA6795UKMFR9"

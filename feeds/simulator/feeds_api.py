@@ -346,6 +346,7 @@ def finish_feed(sim: SimState, feed: Feed) -> None:
             auto_create=sim.config.auto_create_orders,
             strict_tracking=sim.config.strict_tracking,
             account=feed.account,
+            marketplace_id=feed.marketplace_ids[0] if feed.marketplace_ids else None,
         )
         if feed.fate == "corrupt_report":
             _corrupt(report)

@@ -240,8 +240,14 @@ class OrderBook:
             self._orders[order_id] = order
             return order
 
-    def ensure_order(self, order_id: str, items: list[tuple[str, int]]) -> Order:
-        """The auto-create view: an unknown order exists, unshipped, holding what is named.
+    def ensure_order(
+        self,
+        order_id: str,
+        items: list[tuple[str, int]],
+        marketplace_id: str = DEFAULT_MARKETPLACE,
+    ) -> Order:
+        """The auto-create view: an unknown order exists, unshipped, holding what is named,
+        in the marketplace it was asked in (an amazon.de seller's order is on amazon.de).
 
         An order made up this way also grows items a later feed names for the first time
         (a seller's lines for one order can arrive in different files). Items it already
@@ -251,7 +257,9 @@ class OrderBook:
             order = self._orders.get(order_id)
             if order is None:
                 named = items or [(_item_id(self._rng), 1)]
-                order = self.add_order(order_id, [(i, max(q, 1)) for i, q in named])
+                order = self.add_order(
+                    order_id, [(i, max(q, 1)) for i, q in named], marketplace_id=marketplace_id
+                )
                 order.auto_created = True
                 order.placeholder = not items
             elif order.placeholder and items and not order.shipments:

@@ -131,7 +131,7 @@ def _select_orders(sim: SimState, req: Request, marketplaces: list[str]) -> list
             raise BadInput(f"Invalid OrderStatuses {unknown}.")
     if order_ids and sim.config.auto_create_orders:
         for order_id in order_ids:  # as getOrder does: a named order exists
-            sim.orderbook.ensure_order(order_id, [])
+            sim.orderbook.ensure_order(order_id, [], marketplaces[0])
     chosen = []
     for o in sim.orderbook.orders():
         if o.marketplace_id not in marketplaces:
@@ -236,7 +236,7 @@ def confirm_shipment(sim: SimState, req: Request) -> Answer:
         )
     with sim.orderbook.lock:
         if sim.config.auto_create_orders:
-            sim.orderbook.ensure_order(order_id, items)
+            sim.orderbook.ensure_order(order_id, items, marketplace)
         order = sim.orderbook.get(order_id)
         if order is None:
             raise NotFound(f"Order {order_id} not found.")

@@ -164,6 +164,7 @@ def process_feed(
     auto_create: bool,
     strict_tracking: bool,
     account: str = "",
+    marketplace_id: str | None = None,
 ) -> Report:
     """Apply a feed to the book; every outcome ends up in the returned report."""
     report = Report(feed_id)
@@ -189,7 +190,10 @@ def process_feed(
         with book.lock:
             if auto_create and msg.amazon_order_id:
                 named = [(i.order_item_id, i.quantity or 1) for i in msg.items if i.order_item_id]
-                book.ensure_order(msg.order_id, named)
+                if marketplace_id is None:
+                    book.ensure_order(msg.order_id, named)
+                else:  # made up in the feed's marketplace, as a lookup there would
+                    book.ensure_order(msg.order_id, named, marketplace_id)
             order = book.get(msg.order_id) if msg.amazon_order_id else None
             results, ships = _judge(msg, order, merchant_id, strict_tracking)
             if ships and order is not None:
