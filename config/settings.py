@@ -174,6 +174,13 @@ class ServiceSettings(Section):
     max_resends: int = Field(3, ge=0)  # then needs_attention
     direct_threshold: int = Field(0, ge=0)  # <= this many orders waiting: confirmShipment
     archive_retention_days: int = Field(90, ge=1)
+    # Several workers on one PostgreSQL ledger divide the sellers' inboxes by leases that
+    # expire: a killed worker's sellers are taken over within about this long.
+    inbox_lease_seconds: float = Field(60.0, ge=3)
+    # Sellers whose inboxes and outboxes are polled at the same time, each waited for at
+    # most inbox_timeout_seconds per pass (a dead SFTP server then costs only its seller).
+    inbox_pool_size: int = Field(8, ge=1, le=256)
+    inbox_timeout_seconds: float = Field(120.0, gt=0)
 
 
 class EmailSettings(Section):
@@ -238,6 +245,15 @@ class SellerSettings(Section):
     max_age_days: int | None = Field(None, ge=1)
     strict_tracking: bool | None = None
     settle_seconds: float | None = Field(None, ge=0)
+    # Inbox controls legacy exporters need. done_marker: FILE.done beside FILE makes it
+    # ready at once, without waiting to settle, and is removed with the claim (a file
+    # without a marker is still taken once settled). include / exclude: shell-style
+    # name patterns (*.csv, orders_*), matched ignoring case; a file is taken when it
+    # matches some include pattern (or none are set) and no exclude pattern. Files left
+    # out stay in the inbox untouched.
+    done_marker: bool = False
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod

@@ -19,15 +19,16 @@ ingest/ may not import config/, so the processors pass plain values built from s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from feeds.errors import ConfigError
 from ingest.inbox import Inbox, Outbox
 from ingest.local import LocalInbox, LocalOutbox
+from ingest.names import NameFilter
 from ingest.sftp import SftpInbox, SftpOutbox
-from ingest.sftp_conn import SftpAuth, SftpConnection, SftpLocation, SftpOptions
+from ingest.sftp_conn import SftpAuth, SftpConnection, SftpLinks, SftpLocation, SftpOptions
 
-__all__ = ["InboxOptions", "SftpAuth", "is_sftp", "open_inbox", "open_outbox"]
+__all__ = ["InboxOptions", "SftpAuth", "SftpLinks", "is_sftp", "open_inbox", "open_outbox"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class InboxOptions:
 
     settle_seconds: float = 5.0
     done_marker: bool = False
+    names_taken: NameFilter = field(default_factory=NameFilter)  # include/exclude
     work_root: str | None = None
     known_hosts: str | None = None
     trust_on_first_use: bool = False
@@ -51,7 +53,9 @@ def is_sftp(location: str) -> bool:
     return location.lower().startswith("sftp://")
 
 
-def _connection(location: str, auth: SftpAuth | None, options: InboxOptions) -> SftpConnection:
+def _connection(
+    location: str, auth: SftpAuth | None, options: InboxOptions, links: SftpLinks | None
+) -> SftpConnection:
     if auth is None:
         raise ConfigError(
             f"no SFTP credentials for {SftpLocation.parse(location)}",
@@ -61,35 +65,47 @@ def _connection(location: str, auth: SftpAuth | None, options: InboxOptions) -> 
         SftpLocation.parse(location),
         auth,
         SftpOptions(known_hosts=options.known_hosts, trust_on_first_use=options.trust_on_first_use),
+        links,
     )
 
 
 def open_inbox(
-    location: str, *, options: InboxOptions | None = None, auth: SftpAuth | None = None
+    location: str,
+    *,
+    options: InboxOptions | None = None,
+    auth: SftpAuth | None = None,
+    links: SftpLinks | None = None,
 ) -> Inbox:
-    """A LocalInbox for a path, an SftpInbox for sftp://user@host:port/path."""
+    """A LocalInbox for a path, an SftpInbox for sftp://user@host:port/path; ``links``:
+    the service's SFTP connections, one per server and login, shared by its boxes."""
     options = options or InboxOptions()
     if is_sftp(location):
         return SftpInbox(
-            _connection(location, auth, options),
+            _connection(location, auth, options, links),
             settle_seconds=options.settle_seconds,
             work_root=options.work_root,
             done_marker=options.done_marker,
+            names_taken=options.names_taken,
         )
     return LocalInbox(
         location,
         settle_seconds=options.settle_seconds,
         work_root=options.work_root,
         done_marker=options.done_marker,
+        names_taken=options.names_taken,
         watch=options.watch,
     )
 
 
 def open_outbox(
-    location: str, *, options: InboxOptions | None = None, auth: SftpAuth | None = None
+    location: str,
+    *,
+    options: InboxOptions | None = None,
+    auth: SftpAuth | None = None,
+    links: SftpLinks | None = None,
 ) -> Outbox:
     """A LocalOutbox for a path, an SftpOutbox for sftp://user@host:port/path."""
     options = options or InboxOptions()
     if is_sftp(location):
-        return SftpOutbox(_connection(location, auth, options))
+        return SftpOutbox(_connection(location, auth, options, links))
     return LocalOutbox(location)

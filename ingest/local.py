@@ -31,6 +31,7 @@ from ingest.names import (
     DONE_SUFFIX,
     REASON_SUFFIX,
     WORK_DIR_NAME,
+    NameFilter,
     archive_day,
     archive_days_for,
     attempts_name,
@@ -108,6 +109,7 @@ class LocalInbox:
         archive: str | os.PathLike[str] | None = None,
         quarantine: str | os.PathLike[str] | None = None,
         done_marker: bool = False,
+        names_taken: NameFilter | None = None,
         watch: bool = True,
     ) -> None:
         self.inbox = Path(inbox)
@@ -116,6 +118,7 @@ class LocalInbox:
         self.archive_dir = Path(archive) if archive is not None else root / "archive"
         self.quarantine_dir = Path(quarantine) if quarantine is not None else root / "quarantine"
         self.done_marker = done_marker
+        self.names_taken = names_taken or NameFilter()
         for folder in (self.inbox, self.processing, self.archive_dir, self.quarantine_dir):
             folder.mkdir(parents=True, exist_ok=True)
         if os.stat(self.inbox).st_dev != os.stat(self.processing).st_dev:
@@ -165,7 +168,12 @@ class LocalInbox:
                 if problem is not None:
                     problems[entry.name] = problem
         ready, self._refused = settle_listing(
-            self._tracker, listed, names, problems, done_marker=self.done_marker
+            self._tracker,
+            listed,
+            names,
+            problems,
+            done_marker=self.done_marker,
+            names_taken=self.names_taken,
         )
         return ready
 

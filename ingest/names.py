@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from fnmatch import fnmatchcase
 
 from feeds.excerpt import clip
 
@@ -173,3 +175,19 @@ def is_expired_day(parts: tuple[str, str, str], older_than_days: int, today: dat
     except ValueError:
         return False
     return day < today - timedelta(days=older_than_days)
+
+
+@dataclass(frozen=True, slots=True)
+class NameFilter:
+    """A seller's include and exclude name patterns (shell-style, case ignored): which
+    files of its inbox are its orders at all. A legacy system may write other files
+    beside them (logs, its own receipts); those are left alone, never quarantined."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def takes(self, name: str) -> bool:
+        low = name.lower()
+        if self.include and not any(fnmatchcase(low, p.lower()) for p in self.include):
+            return False
+        return not any(fnmatchcase(low, p.lower()) for p in self.exclude)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ingest.inbox import InboxFile, RefusedFile
-from ingest.names import DONE_SUFFIX
+from ingest.names import DONE_SUFFIX, NameFilter
 
 
 @dataclass(slots=True)
@@ -87,12 +87,16 @@ def settle_listing(
     problems: dict[str, str],
     *,
     done_marker: bool,
+    names_taken: NameFilter | None = None,
 ) -> tuple[list[InboxFile], list[RefusedFile]]:
     """One scan of an inbox, local or SFTP alike: (files ready to claim, files refused).
 
     ``names`` is every name the folder listed (the ``FILE.done`` markers among them);
     ``problems`` maps a listed name the service will not take to why. A refused file is
-    reported only once it has settled, so a file still being uploaded is not quarantined."""
+    reported only once it has settled, so a file still being uploaded is not quarantined.
+    A file ``names_taken`` leaves out (the seller's include/exclude patterns) is neither."""
+    if names_taken is not None:
+        listed = [f for f in listed if names_taken.takes(f.name)]
     done: set[str] = set()
     if done_marker:
         done = {f.name for f in listed if f.name + DONE_SUFFIX in names}

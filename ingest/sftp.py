@@ -29,6 +29,7 @@ from ingest.names import (
     DONE_SUFFIX,
     REASON_SUFFIX,
     WORK_DIR_NAME,
+    NameFilter,
     archive_day,
     archive_days_for,
     attempts_name,
@@ -133,6 +134,7 @@ class SftpInbox:
         settle_seconds: float,
         work_root: str | None = None,
         done_marker: bool = False,
+        names_taken: NameFilter | None = None,
         spool_bytes: int = 16 * 1024 * 1024,
         prefetch_requests: int | None = None,
         on_progress: Progress | None = None,
@@ -144,6 +146,7 @@ class SftpInbox:
         self.archive_dir = posixpath.join(root, "archive")
         self.quarantine_dir = posixpath.join(root, "quarantine")
         self.done_marker = done_marker
+        self.names_taken = names_taken or NameFilter()
         self.spool_bytes = spool_bytes
         self.prefetch_requests = prefetch_requests
         self.on_progress = on_progress
@@ -184,7 +187,12 @@ class SftpInbox:
             if problem is not None:
                 problems[name] = problem
         ready, self._refused = settle_listing(
-            self._tracker, listed, names, problems, done_marker=self.done_marker
+            self._tracker,
+            listed,
+            names,
+            problems,
+            done_marker=self.done_marker,
+            names_taken=self.names_taken,
         )
         return ready
 

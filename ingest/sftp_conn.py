@@ -1,4 +1,5 @@
-"""One SFTP connection that survives drops: connect, verify, authenticate, retry.
+"""One SFTP connection that survives drops: connect, verify, authenticate, retry; shared
+by the boxes on one server and login.
 
 Every remote operation goes through ``SftpConnection.run``: if the connection died under
 it (server restart, cut line, killed session), the connection is rebuilt with backoff and
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -95,8 +97,12 @@ def _is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, EOFError | paramiko.SSHException | socket.timeout | ConnectionError)
 
 
-class SftpConnection:
-    """A lazily opened, self-healing SFTP client for one server and user."""
+class SftpLink:
+    """One SSH connection, with its SFTP session, to one server as one user: shared by
+    every inbox and outbox there (``SftpLinks``), so a thousand sellers on one server cost
+    one login, not two thousand. One operation runs on it at a time (servers limit the
+    sessions per connection, and paramiko's SFTP client is not made for concurrent use);
+    the service polls sellers on other servers meanwhile."""
 
     def __init__(self, location: SftpLocation, auth: SftpAuth, options: SftpOptions) -> None:
         if not auth.password and not auth.private_key_path:
@@ -104,16 +110,15 @@ class SftpConnection:
                 f"no SFTP password or private key for {location}",
                 hint="set sftp.<credentials>.password or private_key_path in the secrets",
             )
-        self.location = location
+        self.location = location  # its path is the first box's; the login is what counts
         self.auth = auth
         self.options = options
+        self.lock = threading.RLock()
         self._transport: paramiko.Transport | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self.connects = 0  # how many times a connection was opened (1 + reconnects)
         self.posix_rename: bool | None = None  # learnt on first use
-
-    def __repr__(self) -> str:
-        return f"SftpConnection({str(self.location)!r})"
+        self.users = 0
 
     def _connect(self) -> paramiko.SFTPClient:
         loc, opt = self.location, self.options
@@ -179,19 +184,92 @@ class SftpConnection:
                 hint="check the seller's SFTP credentials in the secrets",
             ) from exc
 
-    def _drop(self) -> None:
+    def client(self) -> paramiko.SFTPClient:
+        """The live SFTP session, opened again if it died (call with ``lock`` held)."""
+        if self._transport is not None and self._transport.is_active() and self._sftp:
+            return self._sftp
+        self.drop()
+        try:
+            return self._connect()
+        except (EOFError, paramiko.SSHException, OSError) as exc:
+            raise InboxError(f"cannot connect to {self.location}: {exc}") from exc
+
+    def alive(self) -> bool:
+        return self._transport is not None and self._transport.is_active()
+
+    def drop(self) -> None:
         transport, self._transport, self._sftp = self._transport, None, None
         if transport is not None:
             transport.close()
 
-    def _alive(self) -> bool:
-        return self._transport is not None and self._transport.is_active()
+
+class SftpLinks:
+    """The links of one service, one per server, user and login, shared by its boxes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._links: dict[tuple[str, int, str, SftpAuth, SftpOptions], SftpLink] = {}
+
+    def get(self, location: SftpLocation, auth: SftpAuth, options: SftpOptions) -> SftpLink:
+        key = (location.host.lower(), location.port, location.username, auth, options)
+        with self._lock:
+            link = self._links.get(key)
+            if link is None:
+                link = self._links[key] = SftpLink(location, auth, options)
+            link.users += 1
+            return link
+
+    def release(self, link: SftpLink) -> None:
+        """One box is done with ``link``; the last one closes the connection."""
+        with self._lock:
+            link.users -= 1
+            if link.users > 0:
+                return
+            self._links = {k: v for k, v in self._links.items() if v is not link}
+        with link.lock:
+            link.drop()
+
+
+class SftpConnection:
+    """One box's way to its folder on a server: a self-healing link, shared with the other
+    boxes on the same server and login when opened through ``SftpLinks``."""
+
+    def __init__(
+        self,
+        location: SftpLocation,
+        auth: SftpAuth,
+        options: SftpOptions,
+        links: SftpLinks | None = None,
+    ) -> None:
+        self.location = location
+        self.auth = auth
+        self.options = options
+        self._links = links if links is not None else SftpLinks()
+        self.link = self._links.get(location, auth, options)
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"SftpConnection({str(self.location)!r})"
+
+    @property
+    def connects(self) -> int:
+        """How many times the (shared) connection was opened: 1 + reconnects."""
+        return self.link.connects
+
+    @property
+    def posix_rename(self) -> bool | None:
+        return self.link.posix_rename
+
+    @posix_rename.setter
+    def posix_rename(self, value: bool | None) -> None:
+        self.link.posix_rename = value
 
     def run(self, op: Callable[[paramiko.SFTPClient], T], what: str) -> T:
         """Run op on a live connection; after a drop, reconnect with backoff and rerun it.
 
         Errors the server answers on a healthy connection (no such file, permission) are
-        the caller's to interpret and pass straight through.
+        the caller's to interpret and pass straight through. The backoff waits outside the
+        link's lock, so the other boxes on the server are not held up by them.
         """
         opt = self.options
         retrying = Retrying(
@@ -200,21 +278,16 @@ class SftpConnection:
             retry=retry_if_exception_type(InboxError),
             reraise=True,
         )
+        link = self.link
         for attempt in retrying:
-            with attempt:
-                sftp = self._sftp if self._alive() and self._sftp else None
-                if sftp is None:
-                    self._drop()
-                    try:
-                        sftp = self._connect()
-                    except (EOFError, paramiko.SSHException, OSError) as exc:
-                        raise InboxError(f"cannot connect to {self.location}: {exc}") from exc
+            with attempt, link.lock:
+                sftp = link.client()
                 try:
                     return op(sftp)
                 except Exception as exc:
-                    if not _is_connection_error(exc) and self._alive():
+                    if not _is_connection_error(exc) and link.alive():
                         raise
-                    self._drop()
+                    link.drop()
                     log.warning("SFTP connection to %s lost while %s: %r", self.location, what, exc)
                     raise InboxError(
                         f"SFTP connection to {self.location} lost while {what}",
@@ -223,4 +296,6 @@ class SftpConnection:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
-        self._drop()
+        if not self._closed:
+            self._closed = True
+            self._links.release(self.link)

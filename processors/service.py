@@ -37,8 +37,16 @@ from feeds.errors import ConfigError, CredentialsError, ExitCode, Stopping
 from feeds.simulator import Simulator, SimulatorConfig, start_simulator
 from feeds.spapi.accounts import DEFAULT_ACCOUNT, AccountKey
 from feeds.spapi.client import SpApiClient
-from ingest.factory import InboxOptions, SftpAuth, is_sftp, open_inbox, open_outbox
+from ingest.factory import (
+    InboxOptions,
+    SftpAuth,
+    SftpLinks,
+    is_sftp,
+    open_inbox,
+    open_outbox,
+)
 from ingest.inbox import Inbox, Outbox
+from ingest.names import NameFilter
 from processors import logs
 from processors.accounts import Account, AccountClients, plan_accounts
 from processors.alerts import Destination, destinations, send_alerts
@@ -47,9 +55,12 @@ from processors.batcher import run_batch
 from processors.boxhealth import RecordedOutbox
 from processors.callcounter import CallCounter
 from processors.context import Context
+from processors.inboxpool import SellerPool
 from processors.intake import IntakeResult, intake_ready
+from processors.leasekeeper import LeaseKeeper
 from processors.ledger import health
 from processors.ledger.identity import from_settings, record_or_refuse, refuse_before_opening
+from processors.ledger.inboxleases import InboxLeases
 from processors.ledger.queries import status_counts
 from processors.ledger.ratelimits import limiter_for
 from processors.ledger.records import FeedRow
@@ -158,6 +169,13 @@ class Service:
             sources={s.seller.name: ArchiveSource(s.inbox, s.seller) for s in sellers},
         )
         self.intake_results: list[IntakeResult] = []
+        # Which sellers this worker polls (all of them on SQLite; its share on PostgreSQL),
+        # and the threads that poll them side by side.
+        svc = settings.service
+        self.leases = LeaseKeeper(
+            InboxLeases(ledger, [s.seller.name for s in sellers], svc.inbox_lease_seconds)
+        ).start()
+        self.pool = SellerPool(svc.inbox_pool_size)
         self.web: Any = None  # the console's server thread ([web] enabled), stopped on close
         self.calls: CallCounter | None = None  # SP-API call counts to the ledger
         self.alert_targets = list(alert_targets)
@@ -243,7 +261,11 @@ class Service:
             accounts = AccountClients(plan, connect)
             undo.append(accounts.close)
             client = accounts.client(accounts.key_of(settings.sellers[0].name))
-            sellers = [_open_seller(settings, secrets, s, watch=watch) for s in settings.sellers]
+            links = SftpLinks()  # one SSH connection per SFTP server and login
+            sellers = [
+                _open_seller(settings, secrets, s, watch=watch, links=links)
+                for s in settings.sellers
+            ]
             for s in sellers:
                 undo.append(s.inbox.close)
                 undo.append(s.outbox.close)
@@ -281,6 +303,8 @@ class Service:
         """Close inboxes, the client, the simulator and the ledger (releasing its lock)."""
         if self.web is not None:
             _quietly(self.web.stop)
+        _quietly(self.leases.stop)
+        self.pool.close()
         for s in self.sellers:
             for closer in (s.inbox.close, s.outbox.close):
                 _quietly(closer)
@@ -302,12 +326,38 @@ class Service:
 
     # -- the steps ---------------------------------------------------------------------
 
+    def mine(self) -> list[SellerIO]:
+        """The sellers whose inboxes this worker polls now (processors/leasekeeper.py)."""
+        held = self.leases.leases.held()
+        return [s for s in self.sellers if s.seller.name in held]
+
     def intake(self) -> list[IntakeResult]:
+        """Take in what is ready in this worker's sellers' inboxes, side by side
+        (processors/inboxpool.py); a seller whose poll outlasts ``inbox_timeout_seconds``
+        is left running and shows in its inbox's health."""
         results: list[IntakeResult] = []
-        for s in self.sellers:
-            if self.halt.is_set():
-                break
-            self._step("intake", functools.partial(self._intake_seller, s, results))
+        if self.halt.is_set():
+            return results
+        calls = {
+            s.seller.name: functools.partial(
+                self.steps.run,
+                "intake",
+                functools.partial(self._intake_seller, s, results),
+                scope=s.seller.name,  # a failing inbox backs off alone
+            )
+            for s in self.mine()
+        }
+        timeout = self.settings.service.inbox_timeout_seconds
+        done = self.pool.run(calls, timeout)
+        for name in done.late:
+            logs.event("inbox_poll_late", logging.WARNING, seller=name, seconds=timeout)
+            health.record(
+                self.ledger,
+                INBOX_PREFIX + name,
+                health.FAILING,
+                _utcnow(),
+                f"no answer within {timeout:g} s; the poll goes on and is waited for again",
+            )
         self.intake_results.extend(results)
         return results
 
@@ -347,7 +397,7 @@ class Service:
     def mirror(self) -> None:
         """Bring the order mirror up to date (processors/mirror.py) before the batch reads
         it; spends only the getOrders calls the rate limit lets out at once."""
-        for s in self.sellers:
+        for s in self.mine():
             if self.halt.is_set():
                 break
             self._amazon_step("mirror", s.seller, functools.partial(run_mirror, seller=s.seller))
@@ -355,7 +405,7 @@ class Service:
     def reconcile(self) -> None:
         """Rewrite each seller's due-orders files; flag confirmed lines Amazon still shows
         unshipped (processors/reconcile.py). Reads only the ledger's order mirror."""
-        for s in self.sellers:
+        for s in self.mine():
             ctx = self.ctx.for_seller(s.seller.name)
             self._step("reconcile", functools.partial(run_reconcile, ctx, s.seller, s.outbox))
 
@@ -414,7 +464,7 @@ class Service:
         lines ended gets the report from the ledger's fields instead, with a note.
         """
         days = self.settings.service.archive_retention_days
-        for s in self.sellers:
+        for s in self.mine():
             removed = self._step("purge", functools.partial(s.inbox.purge_archive, days))
             if removed:
                 logs.event("archive_purged", seller=s.seller.name, days_removed=removed)
@@ -562,12 +612,16 @@ class Service:
 
     def _inboxes_settling(self) -> bool:
         """Files seen in an inbox but still settling: --once must wait and take them too."""
-        return any(s.inbox.settling() for s in self.sellers)
+        return any(s.inbox.settling() for s in self.mine())
 
     def _wait_inboxes(self, timeout: float) -> bool:
-        share = timeout / max(1, len(self.sellers))
+        mine = self.mine()
+        if not mine:  # no lease held (yet): nothing to wait on but the run's end
+            self.stop_event.wait(timeout)
+            return False
+        share = timeout / len(mine)
         fired = False
-        for s in self.sellers:
+        for s in mine:
             try:
                 fired = s.inbox.wait(share) or fired
             except Exception as exc:  # an SFTP hiccup: the next scan tries again
@@ -654,6 +708,8 @@ def seller_options(settings: Settings, seller: SellerSettings, *, watch: bool) -
     work_root = str(settings.data_dir) if seller.inbox == default_inbox else None
     return InboxOptions(
         settle_seconds=settings.settle_seconds_for(seller),
+        done_marker=seller.done_marker,
+        names_taken=NameFilter(tuple(seller.include), tuple(seller.exclude)),
         known_hosts=seller.known_hosts,
         trust_on_first_use=seller.trust_on_first_use,
         work_root=work_root,
@@ -668,13 +724,18 @@ def open_seller_outbox(settings: Settings, secrets: Secrets, seller: SellerSetti
 
 
 def _open_seller(
-    settings: Settings, secrets: Secrets, seller: SellerSettings, *, watch: bool
+    settings: Settings,
+    secrets: Secrets,
+    seller: SellerSettings,
+    *,
+    watch: bool,
+    links: SftpLinks | None = None,
 ) -> SellerIO:
     auth = seller_auth(secrets, seller)
     options = seller_options(settings, seller, watch=watch)
-    inbox = open_inbox(seller.inbox, options=options, auth=auth)
+    inbox = open_inbox(seller.inbox, options=options, auth=auth, links=links)
     try:
-        outbox = open_outbox(seller.outbox, options=options, auth=auth)
+        outbox = open_outbox(seller.outbox, options=options, auth=auth, links=links)
     except BaseException:
         inbox.close()
         raise

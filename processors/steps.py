@@ -109,15 +109,26 @@ class StepRunner:
             logs.event("health_unreadable", logging.WARNING, error=str(exc))
             return {}
 
-    def run(self, step: str, fn: Callable[[], Any], account: str | None = None) -> Any:
+    def run(
+        self,
+        step: str,
+        fn: Callable[[], Any],
+        account: str | None = None,
+        *,
+        scope: str | None = None,
+    ) -> Any:
         """Run ``fn`` unless the step is backing off; None when it did not complete.
 
         ``account``: the selling-partner account an Amazon step works for, with several
         accounts. The step is then kept apart per account (``batch:acme@EU``: its own
         backoff and health row), so one account's refused login stops that account only.
+        ``scope``: the part the step works on (a seller's inbox), which backs off on its
+        own (the health row stays the step's), so one unreachable inbox does not hold up
+        the other sellers' intake.
         """
         name = step if account is None else f"{step}:{account}"
-        if self.clock() < self.retry_at.get(name, 0.0):
+        key = name if scope is None else f"{name}/{scope}"
+        if self.clock() < self.retry_at.get(key, 0.0):
             return None
         try:
             result = fn()
@@ -130,12 +141,12 @@ class StepRunner:
             self._record(health.step_component(name), health.FAILING, message)
             return None
         except CredentialsError as exc:
-            self._refused(name, exc, account)
+            self._refused(name, exc, account, key)
             return None
         except Exception as exc:
-            self._failed(name, exc)
+            self._failed(name, exc, key)
             return None
-        self._succeeded(name, step, account)
+        self._succeeded(name, step, account, key)
         return result
 
     def _back_off(self, step: str) -> float:
@@ -145,9 +156,9 @@ class StepRunner:
         self.retry_at[step] = self.clock() + delay
         return delay
 
-    def _refused(self, step: str, exc: CredentialsError, account: str | None) -> None:
+    def _refused(self, step: str, exc: CredentialsError, account: str | None, key: str) -> None:
         message = self.redact(str(exc))
-        delay = self._back_off(step)
+        delay = self._back_off(key)
         self.refused.pop(account, None)  # the latest refusal last
         self.refused[account] = StepStop(step, exc, exit_code_of(exc))
         by_amazon = amazon_refused_login(exc)
@@ -163,9 +174,9 @@ class StepRunner:
             self._record(health.login_component(account), health.REFUSED, message)
         self._record(health.step_component(step), health.FAILING, message)
 
-    def _failed(self, step: str, exc: Exception) -> None:
+    def _failed(self, step: str, exc: Exception, key: str) -> None:
         message = self.redact(f"{type(exc).__name__}: {exc}")
-        delay = self._back_off(step)
+        delay = self._back_off(key)
         self.stopped = StepStop(step, exc, exit_code_of(exc))
         logs.log.error(
             "step %s failed (retry in %ds): %s",
@@ -176,9 +187,9 @@ class StepRunner:
         )
         self._record(health.step_component(step), health.FAILING, message)
 
-    def _succeeded(self, name: str, step: str, account: str | None) -> None:
-        self.failures.pop(name, None)
-        self.retry_at.pop(name, None)
+    def _succeeded(self, name: str, step: str, account: str | None, key: str) -> None:
+        self.failures.pop(key, None)
+        self.retry_at.pop(key, None)
         component = health.step_component(name)
         if self._states.get(component, health.OK) == health.OK:
             return

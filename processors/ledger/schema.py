@@ -376,3 +376,21 @@ status_days = Table(
     Column("day", Date, nullable=False),
     Column("n", BigInteger, nullable=False),
 )
+
+# Several workers on one PostgreSQL ledger divide the sellers' inboxes
+# (processors/ledger/inboxleases.py): who polls which seller's inbox, until when, and
+# which workers are alive, so each can take its share.
+inbox_leases = Table(
+    "inbox_leases",
+    metadata,
+    Column("seller", String(100), primary_key=True),
+    Column("holder", String(100)),  # None: free
+    _ts("expires_at", nullable=True),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("worker", String(100), primary_key=True),
+    _ts("alive_until"),
+)
