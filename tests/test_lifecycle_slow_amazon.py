@@ -168,6 +168,20 @@ def test_feed_given_up_by_an_older_shipfeed_is_polled_and_its_late_report_applie
     assert w.ledger.poll_submitted() == []
 
 
+def test_line_given_up_to_needs_attention_is_confirmed_by_the_feeds_late_report(
+    world_factory: Callable[..., World],
+) -> None:
+    w = _slow_world(world_factory, max_resends=0)
+    (feed_id,) = w.batch().feeds_created
+    # An older shipfeed gave the stuck feed up; with no resend left, the lines need attention.
+    w.ledger.fail_feed(feed_id, "stuck: still IN_PROGRESS after 1 h", state=FeedState.CANCELLED)
+    assert set(w.statuses().values()) == {"needs_attention"}
+    w.sim.release_feeds()
+    w.track()
+    assert set(w.statuses().values()) == {"confirmed"}
+    assert w.sim.counters.confirmations == {(O1, I1): 1, (O2, I2): 1}
+
+
 def test_feed_given_up_by_an_older_shipfeed_that_amazon_cancels_is_no_longer_polled(
     world_factory: Callable[..., World],
 ) -> None:

@@ -13,7 +13,9 @@ import openpyxl
 import pytest
 from lifecycle_support import World, row
 
+from feeds.simulator import FaultConfig
 from processors.ledger.queries import queue
+from processors.ledger.statuses import FeedState
 from processors.results import ArchiveSource, ReportWriter
 
 ORDER = "111-0000001-0000001"
@@ -104,6 +106,30 @@ def test_report_written_again_says_when_in_its_header(world: World) -> None:
     text = (world.outbox_dir / "mon.csv.result.csv").read_text("utf-8-sig")
     head = list(csv.reader(io.StringIO(text)))[:2]
     assert head[1][0] == "Updated at"
+
+
+def test_result_report_is_written_again_when_a_late_feed_report_confirms_its_line(
+    world_factory: Callable[..., World],
+) -> None:
+    """The report said needs_attention (the feed was given up while Amazon still had it,
+    as an older shipfeed did); Amazon's report comes hours later and confirms the line."""
+    w = world_factory(faults=FaultConfig().trigger("stuck", "createFeed"), max_resends=0)
+    w.order(ORDER, [(ITEM, 1)])
+    w.drop("mon.csv", [row(ORDER, ITEM, "1")])
+    w.intake()
+    (feed_id,) = w.batch().feeds_created
+    w.ledger.fail_feed(feed_id, "stuck: still IN_PROGRESS after 1 h", state=FeedState.CANCELLED)
+    reports = writer(w)
+    assert reports.write_finished() == ["mon.csv.result.csv"]
+    assert w.report("mon.csv.result.json")["rows"][0]["status"] == "needs_attention"
+    w.clock.advance(60)
+    w.sim.release_feeds()  # Amazon finishes the feed, late
+    w.track()
+    assert reports.write_finished() == ["mon.csv.result.csv"]
+    report = w.report("mon.csv.result.json")
+    assert report["rows"][0]["status"] == "confirmed" and report["updated_at"]
+    text = (w.outbox_dir / "mon.csv.result.csv").read_text("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text)))[1][0] == "Updated at"
 
 
 def test_result_report_says_a_resent_line_is_back_in_the_queue(world: World) -> None:

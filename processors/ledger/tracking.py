@@ -68,9 +68,10 @@ def may_still_apply(feed: Mapping[str, Any]) -> bool:
 
 
 def moved_lines(ledger: FeedSteps, feed_id: int) -> list[tuple[int, str, str | None, str]]:
-    """(line id, order id, item id, status) of lines sent in this feed that are no longer in
-    it (requeued while Amazon still had the feed). Read from the order history, because
-    the line itself forgets its feed when it is requeued."""
+    """(line id, order id, item id, status) of lines sent in this feed that are no longer
+    submitted in it: requeued while Amazon still had the feed, or sent to needs_attention
+    when it was given up (such a line keeps its feed). Read from the order history,
+    because a requeued line forgets its feed."""
     sent = (
         select(events.c.line_id)
         .where(events.c.feed_id == feed_id, events.c.to_status == S.SUBMITTED.value)
@@ -78,7 +79,14 @@ def moved_lines(ledger: FeedSteps, feed_id: int) -> list[tuple[int, str, str | N
     )
     q = (
         select(lines.c.id, lines.c.order_id, lines.c.order_item_id, lines.c.status)
-        .where(lines.c.id.in_(sent), or_(lines.c.feed_id.is_(None), lines.c.feed_id != feed_id))
+        .where(
+            lines.c.id.in_(sent),
+            or_(
+                lines.c.feed_id.is_(None),
+                lines.c.feed_id != feed_id,
+                lines.c.status != S.SUBMITTED.value,
+            ),
+        )
         .order_by(lines.c.id)
     )
     with ledger.reading() as conn:
