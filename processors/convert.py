@@ -86,6 +86,13 @@ class FileOutcome:
     warnings: ProblemLog[LineWarning] = field(default_factory=lambda: ProblemLog(LineWarning))
 
     @property
+    def warning_count(self) -> int:
+        """Every warning the seller is shown: the lines' own, and the file's (its dates
+        were read by the setting because every one could be read both ways)."""
+        file_level = 1 if self.dates is not None and self.dates.is_warning else 0
+        return len(self.warnings) + file_level
+
+    @property
     def exit_code(self) -> int:
         """0 every line valid, 1 some lines rejected, 2 the file itself rejected."""
         if self.file_error is not None:

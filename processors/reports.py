@@ -235,7 +235,7 @@ def file_summary_text(outcome: FileOutcome, max_errors: int = 20) -> str:
         return "\n".join(out)
     out.append(
         f"  {outcome.lines} lines: {outcome.accepted} accepted, {outcome.rejected} rejected, "
-        f"{outcome.duplicates} duplicates, {len(outcome.warnings)} warnings"
+        f"{outcome.duplicates} duplicates, {outcome.warning_count} warnings"
     )
     if outcome.outputs:
         out.append("  wrote " + ", ".join(str(p) for p in outcome.outputs))

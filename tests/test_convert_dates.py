@@ -123,6 +123,19 @@ def test_validate_prints_the_note(tmp_path: Path) -> None:
     assert "dates read as day/month/year because line 3 has 25/11/2025" in result.stdout
 
 
+def test_validate_counts_the_files_date_warning_among_its_warnings(tmp_path: Path) -> None:
+    src = write(tmp_path, ["03/11/2025", "04/11/2025"])
+    result = runner.invoke(app, ["validate", str(src), "--settings", str(_settings_file(tmp_path))])
+    assert "WARNING: 03/11/2025 (line 2) was read as 11 March 2025" in result.stdout
+    assert "2 lines: 2 accepted, 0 rejected, 0 duplicates, 1 warnings" in result.stdout
+
+
+def test_validate_counts_no_warning_for_a_date_note(tmp_path: Path) -> None:
+    src = write(tmp_path, ["03/11/2025", "25/11/2025"])
+    result = runner.invoke(app, ["validate", str(src), "--settings", str(_settings_file(tmp_path))])
+    assert "2 lines: 2 accepted, 0 rejected, 0 duplicates, 0 warnings" in result.stdout
+
+
 def test_validate_json_carries_the_warning(tmp_path: Path) -> None:
     src = write(tmp_path, ["03/11/2025"])
     args = ["validate", str(src), "--json", "--settings", str(_settings_file(tmp_path))]
