@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import signal
 import threading
 import time
@@ -71,6 +72,10 @@ from processors.reconcile import run_reconcile
 from processors.results import ArchiveSource, ReportWriter
 from processors.steps import FilesStuck, StepRunner
 from processors.tracker import run_tracking
+
+#: An inbox that keeps being polled fine is recorded so at most this often: a third of
+#: the shortest window /readyz allows between polls (console/health.py).
+INBOX_OK_REFRESH_SECONDS = 20.0
 
 #: The exit codes of ``--once`` are the one table in feeds/errors.py.
 RunExit = ExitCode
@@ -176,6 +181,8 @@ class Service:
             InboxLeases(ledger, [s.seller.name for s in sellers], svc.inbox_lease_seconds)
         ).start()
         self.pool = SellerPool(svc.inbox_pool_size)
+        self._inbox_ok: dict[str, bool] = {}  # polled fine in the pass under way
+        self._inbox_ok_at: dict[str, float] = {}  # when each was last recorded fine
         self.web: Any = None  # the console's server thread ([web] enabled), stopped on close
         self.calls: CallCounter | None = None  # SP-API call counts to the ledger
         self.alert_targets = list(alert_targets)
@@ -349,8 +356,10 @@ class Service:
         }
         timeout = self.settings.service.inbox_timeout_seconds
         done = self.pool.run(calls, timeout)
+        self._inboxes_polled(done.finished)
         for name in done.late:
             logs.event("inbox_poll_late", logging.WARNING, seller=name, seconds=timeout)
+            self._inbox_ok_at.pop(name, None)  # its next good poll is recorded at once
             health.record(
                 self.ledger,
                 INBOX_PREFIX + name,
@@ -373,9 +382,10 @@ class Service:
         try:
             got = intake_ready(self.ctx, s.seller, s.inbox, s.outbox, left_claimed=stuck)
         except Exception as exc:
+            self._inbox_ok_at.pop(s.seller.name, None)
             health.record(self.ledger, inbox, health.FAILING, _utcnow(), str(exc))
             raise
-        health.record(self.ledger, inbox, health.OK, _utcnow())
+        self._inbox_ok[s.seller.name] = True  # recorded for the whole pass at its end
         for r in got:
             logs.event(
                 "file_taken",
@@ -393,6 +403,24 @@ class Service:
                 f"{s.seller.name}: {', '.join(stuck)} stayed in processing after intake",
                 hint="the log says why; the next run tries again",
             )
+
+    def _inboxes_polled(self, finished: list[str]) -> None:
+        """Record the inboxes polled fine in this pass, in one transaction, each at most
+        once per INBOX_OK_REFRESH_SECONDS while it stays fine: /readyz reads "last polled"
+        from the record, a thousand commits per pass would be most of the pass's time."""
+        now, clock = _utcnow(), time.monotonic()
+        due = [
+            name
+            for name in finished
+            if self._inbox_ok.pop(name, False)
+            and clock - self._inbox_ok_at.get(name, -math.inf) >= INBOX_OK_REFRESH_SECONDS
+        ]
+        try:
+            health.record_ok(self.ledger, [INBOX_PREFIX + name for name in due], now)
+        except Exception as exc:  # the intake went through; its record can wait
+            logs.event("health_not_recorded", logging.WARNING, error=str(exc))
+            return
+        self._inbox_ok_at.update(dict.fromkeys(due, clock))
 
     def mirror(self) -> None:
         """Bring the order mirror up to date (processors/mirror.py) before the batch reads

@@ -10,6 +10,7 @@ PostgreSQL ledger) sees the same picture, and a restart does not forget a refuse
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,6 +77,17 @@ def record(
     conn = ledger.engine.connect().execution_options(**{IMMEDIATE: True})
     with conn, conn.begin():
         return _upsert(conn, component, state, now, error)
+
+
+def record_ok(ledger: Ledger, components: Sequence[str], now: datetime) -> None:
+    """Several components OK in one transaction: a pass over a thousand inboxes would
+    otherwise commit a thousand times (on SQLite, most of the pass's time)."""
+    if not components:
+        return
+    conn = ledger.engine.connect().execution_options(**{IMMEDIATE: True})
+    with conn, conn.begin():
+        for component in components:
+            _upsert(conn, component, OK, now, None)
 
 
 def _upsert(
