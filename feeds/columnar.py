@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from feeds.carriers import OTHER_CODES
+from feeds.carriers import CARRIER_CODES, OTHER_CODES
 from feeds.model import FIELDS, LineError, LineWarning, RowChunk
 from feeds.packages import DigestIndex, Row
 from feeds.rules import (
@@ -42,7 +42,6 @@ from feeds.xmlfeed import xml_date
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
-_SEP = "\x00"  # joins two cells into one lookup key; no cell of a columnar file holds it
 
 # The columns of accepted lines, in SHIPMENT_FIELDS order, plus the line, the rendered
 # FulfillmentDate and the ship date's instant (equal datetimes are equal instants).
@@ -109,19 +108,16 @@ def validate_frame(
     quantities = _quantity_table(frame["quantity"], caches)
 
     c = pl.col
-    tn, iid, qty, sm = c("tracking_number"), c("order_item_id"), c("quantity"), c("ship_method")
-    looked = frame.with_columns(
-        _lookup(c("ship_date"), dates, "date_ok", pl.Boolean),
-        _lookup(c("ship_date"), dates, "date_xml", pl.String),
-        _lookup(c("ship_date"), dates, "instant", pl.Int64),
-        _lookup(_pair(), carriers, "carrier_ok", pl.Boolean),
-        _lookup(_pair(), carriers, "code", pl.String),
-        _lookup(_pair(), carriers, "name", pl.String),
-        _lookup(sm, methods, "method_ok", pl.Boolean),
-        _lookup(sm, methods, "method", pl.String),
-        _lookup(qty, quantities, "quantity_ok", pl.Boolean),
-        _lookup(qty, quantities, "quantity_value", pl.Int64),
-    )
+    tn, iid = c("tracking_number"), c("order_item_id")
+    # Each distinct cell was decided once above; joins hand the verdicts to every line.
+    looked = frame
+    for table, on in (
+        (dates, ["ship_date"]),
+        (carriers, ["carrier_code", "carrier_name"]),
+        (methods, ["ship_method"]),
+        (quantities, ["quantity"]),
+    ):
+        looked = looked.join(table, on=on, how="left", maintain_order="left")
     looked = looked.with_columns(_tracking_fits(looked["code"], looked["tracking_number"]))
     clean = (
         c("order_id").str.contains(r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$")
@@ -189,14 +185,6 @@ def rows_frame(lines: Sequence[int], rows: Sequence[Row]) -> pl.DataFrame:
     )
 
 
-def _pair() -> pl.Expr:
-    return pl.concat_str([pl.col("carrier_code"), pl.lit(_SEP), pl.col("carrier_name")])
-
-
-def _lookup(key: pl.Expr, table: pl.DataFrame, value: str, dtype: Any) -> pl.Expr:
-    return key.replace_strict(table["key"], table[value], return_dtype=dtype).alias(value)
-
-
 def _date_table(texts: pl.Series, ctx: RuleContext, caches: _Caches) -> pl.DataFrame:
     keys: list[str] = []
     ok: list[bool] = []
@@ -217,9 +205,9 @@ def _date_table(texts: pl.Series, ctx: RuleContext, caches: _Caches) -> pl.DataF
             xml.append(None)
             inst.append(None)
     return pl.DataFrame(
-        {"key": keys, "date_ok": ok, "date_xml": xml, "instant": inst},
+        {"ship_date": keys, "date_ok": ok, "date_xml": xml, "instant": inst},
         schema={
-            "key": pl.String,
+            "ship_date": pl.String,
             "date_ok": pl.Boolean,
             "date_xml": pl.String,
             "instant": pl.Int64,
@@ -228,14 +216,16 @@ def _date_table(texts: pl.Series, ctx: RuleContext, caches: _Caches) -> pl.DataF
 
 
 def _carrier_table(frame: pl.DataFrame, caches: _Caches) -> pl.DataFrame:
-    keys: list[str] = []
+    ccs: list[str] = []
+    cns: list[str] = []
     ok: list[bool] = []
     codes: list[str | None] = []
     names: list[str | None] = []
     memo = caches.carriers
     pairs = frame.select("carrier_code", "carrier_name").unique()
     for cc, cn in pairs.iter_rows():
-        keys.append(f"{cc}{_SEP}{cn}")
+        ccs.append(cc)
+        cns.append(cn)
         if not cc and not cn:
             ok.append(True)
             codes.append(None)
@@ -249,8 +239,14 @@ def _carrier_table(frame: pl.DataFrame, caches: _Caches) -> pl.DataFrame:
         codes.append(code)
         names.append(name)
     return pl.DataFrame(
-        {"key": keys, "carrier_ok": ok, "code": codes, "name": names},
-        schema={"key": pl.String, "carrier_ok": pl.Boolean, "code": pl.String, "name": pl.String},
+        {"carrier_code": ccs, "carrier_name": cns, "carrier_ok": ok, "code": codes, "name": names},
+        schema={
+            "carrier_code": pl.String,
+            "carrier_name": pl.String,
+            "carrier_ok": pl.Boolean,
+            "code": pl.String,
+            "name": pl.String,
+        },
     )
 
 
@@ -271,8 +267,8 @@ def _method_table(texts: pl.Series, caches: _Caches) -> pl.DataFrame:
         ok.append(got[1] is None)
         methods.append(got[0])
     return pl.DataFrame(
-        {"key": keys, "method_ok": ok, "method": methods},
-        schema={"key": pl.String, "method_ok": pl.Boolean, "method": pl.String},
+        {"ship_method": keys, "method_ok": ok, "method": methods},
+        schema={"ship_method": pl.String, "method_ok": pl.Boolean, "method": pl.String},
     )
 
 
@@ -293,8 +289,8 @@ def _quantity_table(texts: pl.Series, caches: _Caches) -> pl.DataFrame:
         ok.append(not isinstance(q, tuple))
         values.append(q if isinstance(q, int) else None)
     return pl.DataFrame(
-        {"key": keys, "quantity_ok": ok, "quantity_value": values},
-        schema={"key": pl.String, "quantity_ok": pl.Boolean, "quantity_value": pl.Int64},
+        {"quantity": keys, "quantity_ok": ok, "quantity_value": values},
+        schema={"quantity": pl.String, "quantity_ok": pl.Boolean, "quantity_value": pl.Int64},
     )
 
 
@@ -469,59 +465,58 @@ def group_packages(accepted: pl.DataFrame) -> ChunkPackages:
     share a message, in the order of each package's first line."""
     c = pl.col
     key = list(_PACKAGE_KEY)
-    rows = (
-        accepted.with_columns(c("order_item_id").is_not_null().alias("has_item"))
-        .with_row_index("i")
-        .with_columns(c("i").min().over(key).alias("g"))
-        .sort("g", "i")
-    )
+    with_item = accepted.with_columns(c("order_item_id").is_not_null().alias("has_item"))
+    grouped = _contiguous_groups(with_item, key)
+    if grouped is not None:
+        rows = grouped
+    else:  # a package's lines apart in the chunk: bring them together
+        rows = (
+            with_item.with_row_index("i")
+            .with_columns(c("i").min().over(key).alias("g"))
+            .sort("g", "i")
+        )
     first = c("g") != c("g").shift(1).fill_null(-1)
     last = c("g") != c("g").shift(-1).fill_null(-1)
     rows = rows.with_columns(first.alias("first"), last.alias("last"))
-    repeated = (
-        rows.filter(c("has_item"))
-        .select(pl.struct("g", "order_item_id").is_duplicated().any())
-        .item()
+    pairs = rows.filter(c("has_item")).select("g", "order_item_id")
+    repeated = bool(
+        pairs.height
+        and pairs.hash_rows(seed=3).is_duplicated().any()  # no equal hashes: no equal pairs
+        and pairs.is_duplicated().any()
     )
-    item = (
-        pl.when(c("order_item_id").is_null())
-        .then(pl.lit(""))
-        .when(c("quantity").is_null())
-        .then(
-            pl.concat_str(
-                [
-                    pl.lit("<Item><AmazonOrderItemCode>"),
-                    c("order_item_id"),
-                    pl.lit("</AmazonOrderItemCode></Item>"),
-                ]
-            )
-        )
-        .otherwise(
-            pl.concat_str(
-                [
-                    pl.lit("<Item><AmazonOrderItemCode>"),
-                    c("order_item_id"),
-                    pl.lit("</AmazonOrderItemCode><Quantity>"),
-                    c("quantity").cast(pl.String),
-                    pl.lit("</Quantity></Item>"),
-                ]
-            )
-        )
-    )
+    # Null pieces drop out of a concat_str(ignore_nulls=True): each piece is computed once
+    # per line instead of every branch of a when/then chain.
+    lit = pl.lit
+    item = _item_xml()
+    escape = _needs_escape(rows)
     xml = pl.concat_str(
         [
-            pl.when(c("first")).then(_message_head()).otherwise(pl.lit("")),
+            pl.when(c("first")).then(_message_head(escape)),
             item,
-            pl.when(c("last"))
-            .then(pl.lit("</OrderFulfillment></Message>\n"))
-            .otherwise(pl.lit("")),
-        ]
+            pl.when(c("last")).then(lit("</OrderFulfillment></Message>\n")),
+        ],
+        ignore_nulls=True,
     )
     rows = rows.with_columns(xml.alias("xml"))
     if repeated:
         rows = _merge_repeated_items(rows)
     starts = np.flatnonzero(rows["first"].to_numpy()).astype(np.int64)
     return ChunkPackages(rows.select("xml", "first"), starts)
+
+
+def _contiguous_groups(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame | None:
+    """``rows`` with ``g`` numbering its packages, when every package's lines are already
+    next to each other (the usual file: an order's lines together, repeats folded away);
+    None otherwise. Exact: runs of equal keys are counted by comparing the keys, and if
+    the distinct key hashes are as many as the runs, so are the distinct keys (never fewer
+    hashes than keys, never more keys than runs), so no key has two runs."""
+    c = pl.col
+    starts = pl.any_horizontal([c(k).ne_missing(c(k).shift(1)) for k in key]).fill_null(True)
+    rows = rows.with_columns(starts.alias("start"))
+    runs = int(rows["start"].sum())
+    if rows.select(key).hash_rows(seed=5).n_unique() != runs:
+        return None
+    return rows.with_columns((c("start").cum_sum() - 1).cast(pl.Int64).alias("g"))
 
 
 def _merge_repeated_items(rows: pl.DataFrame) -> pl.DataFrame:
@@ -579,64 +574,75 @@ def _escape(e: pl.Expr) -> pl.Expr:
     return e.str.replace_many(["&", "<", ">", '"'], ["&amp;", "&lt;", "&gt;", "&quot;"])
 
 
-def _message_head() -> pl.Expr:
-    """A message from OrderFulfillment to its first Item, as feeds.xmlfeed renders it."""
-    c = pl.col
-    carrier = (
-        pl.when(c("carrier_code").is_not_null())
-        .then(
-            pl.concat_str(
-                [pl.lit("<CarrierCode>"), _escape(c("carrier_code")), pl.lit("</CarrierCode>")]
+# Carrier codes come from Amazon's fixed list, which needs no escaping.
+assert not any(ch in code for code in CARRIER_CODES for ch in '&<>"')
+
+
+def _needs_escape(rows: pl.DataFrame) -> bool:
+    """Whether any carrier name or ship method of the chunk holds & < > or " (rare)."""
+    special = '[&<>"]'
+    return bool(
+        rows.select(
+            pl.any_horizontal(
+                pl.col("carrier_name").str.contains(special).any(),
+                pl.col("ship_method").str.contains(special).any(),
             )
-        )
-        .when(c("carrier_name").is_not_null() & (c("carrier_name") != ""))
-        .then(
-            pl.concat_str(
-                [pl.lit("<CarrierName>"), _escape(c("carrier_name")), pl.lit("</CarrierName>")]
-            )
-        )
-        .otherwise(None)
+        ).item()
     )
-    tracking = c("tracking_number")
-    method = c("ship_method")
-    data = (
-        pl.when(carrier.is_null())
-        .then(pl.lit(""))
-        .when(tracking.is_null() | (tracking == ""))
-        .then(pl.concat_str([pl.lit("<FulfillmentData>"), carrier, pl.lit("</FulfillmentData>")]))
-        .when(method.is_not_null() & (method != ""))
-        .then(
+
+
+def _item_xml() -> pl.Expr:
+    """A line's Item element (null without an order item id), as feeds.xmlfeed writes it."""
+    c, lit = pl.col, pl.lit
+    quantity = pl.concat_str([lit("<Quantity>"), c("quantity").cast(pl.String), lit("</Quantity>")])
+    return pl.concat_str(
+        [
             pl.concat_str(
                 [
-                    pl.lit("<FulfillmentData>"),
-                    carrier,
-                    pl.lit("<ShippingMethod>"),
-                    _escape(method),
-                    pl.lit("</ShippingMethod><ShipperTrackingNumber>"),
-                    tracking,
-                    pl.lit("</ShipperTrackingNumber></FulfillmentData>"),
+                    lit("<Item><AmazonOrderItemCode>"),
+                    c("order_item_id"),
+                    lit("</AmazonOrderItemCode>"),
                 ]
-            )
-        )
-        .otherwise(
-            pl.concat_str(
-                [
-                    pl.lit("<FulfillmentData>"),
-                    carrier,
-                    pl.lit("<ShipperTrackingNumber>"),
-                    tracking,
-                    pl.lit("</ShipperTrackingNumber></FulfillmentData>"),
-                ]
-            )
-        )
+            ),
+            quantity,
+            pl.when(c("order_item_id").is_not_null()).then(lit("</Item>")),
+        ],
+        ignore_nulls=True,
+    )
+
+
+def _message_head(escape: bool = True) -> pl.Expr:
+    """A message from OrderFulfillment to its first Item, as feeds.xmlfeed renders it.
+
+    Lines accepted have a carrier whenever they have a tracking number, and a ship method
+    only with one (feeds/rules.py sees to both), as the writer's choices assume."""
+    c, lit = pl.col, pl.lit
+    name = _escape(c("carrier_name")) if escape else c("carrier_name")
+    method = _escape(c("ship_method")) if escape else c("ship_method")
+    carrier = pl.coalesce(
+        pl.concat_str([lit("<CarrierCode>"), c("carrier_code"), lit("</CarrierCode>")]),
+        pl.concat_str([lit("<CarrierName>"), name, lit("</CarrierName>")]),
+    )
+    tracking = pl.concat_str(
+        [lit("<ShipperTrackingNumber>"), c("tracking_number"), lit("</ShipperTrackingNumber>")]
+    )
+    data = pl.concat_str(
+        [
+            lit("<FulfillmentData>"),
+            carrier,
+            pl.concat_str([lit("<ShippingMethod>"), method, lit("</ShippingMethod>")]),
+            tracking,
+            lit("</FulfillmentData>"),
+        ],
+        ignore_nulls=True,
     )
     return pl.concat_str(
         [
-            pl.lit("<OrderFulfillment><AmazonOrderID>"),
+            lit("<OrderFulfillment><AmazonOrderID>"),
             c("order_id"),
-            pl.lit("</AmazonOrderID><FulfillmentDate>"),
+            lit("</AmazonOrderID><FulfillmentDate>"),
             c("date_xml"),
-            pl.lit("</FulfillmentDate>"),
-            data,
+            lit("</FulfillmentDate>"),
+            pl.when(carrier.is_not_null()).then(data).otherwise(lit("")),
         ]
     )

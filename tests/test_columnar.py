@@ -146,7 +146,7 @@ def messy_file(path: Path, rows: int, seed: int = 5) -> None:
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(convert, "CHUNK_ROWS", 97)
+    monkeypatch.setattr(convert, "CONVERT_CHUNK_ROWS", 97)
     monkeypatch.setattr(convert, "SPLIT_MAX_BYTES", 0)  # small files too go columnar here
 
 

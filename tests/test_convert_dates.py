@@ -68,7 +68,7 @@ def test_dates_written_both_ways_reject_the_file_naming_the_lines(tmp_path: Path
 def test_a_late_deciding_date_reads_the_whole_file_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(convert, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(convert, "CONVERT_CHUNK_ROWS", 2)
     days = ["03/11/2025", "04/11/2025", "2025-11-05", "06/11/2025", "25/11/2025"]
     src = write(tmp_path, days)
     with convert_file(
@@ -85,7 +85,7 @@ def test_a_late_deciding_date_reads_the_whole_file_again(
 def test_a_late_deciding_date_reads_again_when_a_worker_validates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(convert, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(convert, "CONVERT_CHUNK_ROWS", 2)
     src = write(tmp_path, ["03/11/2025", "04/11/2025", "05/11/2025", "25/11/2025"])
     with (
         check_file(src, SETTINGS, parallel=True) as parallel,

@@ -74,7 +74,7 @@ def summary(o: FileOutcome) -> tuple[object, ...]:
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(convert, "CHUNK_ROWS", 97)
+    monkeypatch.setattr(convert, "CONVERT_CHUNK_ROWS", 97)
 
 
 def test_parallel_convert_writes_the_same_bytes_and_the_same_report(tmp_path: Path) -> None:
