@@ -14,7 +14,9 @@ waits for Amazon (issue 11). Each pass, per seller, in this order:
    does the check need to know which item is done): getOrderItems.
 
 Every call is one the client's rate limiter lets out at once: the step spends what is
-left of the burst and stops, so it never sleeps a minute for getOrders' 0.0167/s.
+left of the burst and stops, so it never sleeps a minute for getOrders' 0.0167/s. The
+token is taken only if it is there (ratelimit.only_if_free), in one step: with workers
+sharing an account's bucket, another may have taken it since the look.
 
 The incremental read moves on to the newest LastUpdateDate it saw, minus an overlap and
 the time the paging took: an order changed while the pages were read may sit on a page
@@ -35,8 +37,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from config.settings import SellerSettings
-from feeds.spapi.errors import InvalidRequest
+from feeds.spapi.errors import InvalidRequest, RateLimitWouldWait
 from feeds.spapi.orders import MAX_ORDER_IDS
+from feeds.spapi.ratelimit import only_if_free
 from processors.context import Context
 from processors.ledger import orders as mirror
 from processors.ledger.orders import SyncState
@@ -71,9 +74,14 @@ def run_mirror(ctx: Context, seller: SellerSettings) -> MirrorResult:
     result = MirrorResult()
     if not ctx.settings.spapi.use_orders_api:
         return result
-    _sync(ctx, seller, result)
-    _named(ctx, seller, result)
-    _items(ctx, seller, result)
+    for part in (_sync, _named, _items):
+        try:
+            # Only calls the limiter lets out now: never a wait, also when another worker
+            # took the last token between the look (_can_call) and the call.
+            with only_if_free():
+                part(ctx, seller, result)
+        except RateLimitWouldWait as exc:
+            log.debug("%s: %s; the rest at the next pass", seller.name, exc)
     return result
 
 

@@ -19,7 +19,8 @@ from ledger_db import pg_schema_url
 from simulator_support import Msg, config, feed_xml
 
 from feeds.simulator import OrderBook, Simulator, start_simulator
-from feeds.spapi.ratelimit import RateLimiter, UsagePlan
+from feeds.spapi.errors import RateLimitWouldWait
+from feeds.spapi.ratelimit import RateLimiter, UsagePlan, only_if_free
 from processors.ledger.ratelimits import SLOT_MARGIN_SECONDS, SharedRateLimiter, limiter_for
 from processors.ledger.store import Ledger
 
@@ -91,6 +92,39 @@ def test_a_429_empties_the_shared_bucket_for_every_worker(pg_ledger: Ledger) -> 
     one.take("op")
     one.throttled("op")
     assert other.take("op") > 900
+
+
+def test_an_optional_call_takes_a_token_only_if_one_is_there(pg_ledger: Ledger) -> None:
+    """The order mirror's calls: now or not at all, never a debt another worker pays."""
+    plans = {"op": UsagePlan(0.001, 1)}
+    one = SharedRateLimiter(pg_ledger.engine, "acme@NA", plans=plans)
+    other = SharedRateLimiter(pg_ledger.engine, "acme@NA", plans=plans)
+    with only_if_free():
+        assert one.acquire("op") == 0.0
+        left = other.available("op")
+        with pytest.raises(RateLimitWouldWait):
+            other.acquire("op")
+    assert other.available("op") == pytest.approx(left, abs=0.01)  # nothing was taken
+    assert left < 1
+
+
+def test_an_optional_call_waits_as_usual_outside_only_if_free(pg_ledger: Ledger) -> None:
+    sleeps = Sleeps()
+    limiter = SharedRateLimiter(
+        pg_ledger.engine, "acme@NA", plans={"op": UsagePlan(0.001, 1)}, sleep=sleeps
+    )
+    limiter.acquire("op")
+    limiter.acquire("op")
+    assert sleeps[-1] > 900
+
+
+def test_the_in_process_limiter_refuses_optional_calls_the_same_way() -> None:
+    limiter = RateLimiter({"op": UsagePlan(0.001, 1)}, sleep=Sleeps())
+    with only_if_free():
+        assert limiter.acquire("op") == 0.0
+        with pytest.raises(RateLimitWouldWait):
+            limiter.acquire("op")
+    assert limiter.available("op") == pytest.approx(0.0, abs=0.01)
 
 
 def test_limits_off_never_touch_the_ledger(pg_ledger: Ledger) -> None:

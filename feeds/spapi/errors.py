@@ -52,6 +52,11 @@ class Throttled(SpApiTransientError):
     """Still answered 429 after every allowed retry."""
 
 
+class RateLimitWouldWait(SpApiTransientError):
+    """A call made under ``ratelimit.only_if_free`` found no token there now: it was not
+    sent, and nothing was taken from the bucket (an optional call, skipped for now)."""
+
+
 class ServerError(SpApiTransientError):
     """Amazon answered 5xx after every allowed retry."""
 

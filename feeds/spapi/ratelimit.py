@@ -12,9 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
+
+from feeds.spapi.errors import RateLimitWouldWait
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,39 @@ DEFAULT_PLANS: dict[str, UsagePlan] = {
 }
 #: For an operation without a published plan: conservative, one call a second.
 FALLBACK_PLAN = UsagePlan(1.0, 1)
+
+
+_local = threading.local()
+
+
+@contextmanager
+def only_if_free() -> Iterator[None]:
+    """Calls made inside (by this thread) go out only when their bucket holds a token now;
+    otherwise RateLimitWouldWait is raised before sending, and nothing is taken.
+
+    For optional calls (the order mirror): with several workers sharing a bucket,
+    "look, then call" races and the loser would sleep a minute for getOrders; taking the
+    token only if it is there is one atomic step.
+    """
+    before = getattr(_local, "no_wait", False)
+    _local.no_wait = True
+    try:
+        yield
+    finally:
+        _local.no_wait = before
+
+
+def waiting_refused() -> bool:
+    """True inside :func:`only_if_free` (on this thread)."""
+    return bool(getattr(_local, "no_wait", False))
+
+
+def would_wait(operation: str) -> RateLimitWouldWait:
+    return RateLimitWouldWait(
+        f"no {operation} call is free under the rate limit now",
+        operation=operation,
+        hint="an optional call: it is made at a later pass",
+    )
 
 
 class Limiter(Protocol):
@@ -121,6 +157,15 @@ class TokenBucket:
             self._sleep(delay)
             return delay
 
+    def try_take(self) -> bool:
+        """Take a token only if a whole one is there now; never waits, never owes."""
+        with self._lock:
+            self._refill()
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
+
     def available(self) -> float:
         """Tokens there now (negative: a debt), without taking one or waiting."""
         with self._lock:
@@ -173,6 +218,10 @@ class RateLimiter:
 
     def acquire(self, operation: str) -> float:
         if not self.enabled:
+            return 0.0
+        if waiting_refused():
+            if not self.bucket(operation).try_take():
+                raise would_wait(operation)
             return 0.0
         waited = self.bucket(operation).acquire()
         if waited:

@@ -37,6 +37,8 @@ from feeds.spapi.ratelimit import (
     UsagePlan,
     announced_rate,
     plan_for,
+    waiting_refused,
+    would_wait,
 )
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,29 @@ _TAKE = text(
         tokens = least(r.burst, r.tokens + greatest(0, {_NOW} - r.stamp) * r.rate) - 1,
         stamp = greatest(r.stamp, {_NOW})
     RETURNING tokens, rate
+    """
+)
+_CREATE = text(
+    f"""
+    INSERT INTO rate_limits (account, operation, tokens, stamp, rate, burst)
+    VALUES (:account, :operation, cast(:burst as integer), {_NOW},
+            cast(:rate as double precision), :burst)
+    ON CONFLICT (account, operation) DO NOTHING
+    """
+)
+#: Take a token only if one and the margin are there now (or the bucket is full): never
+#: a debt.
+_TAKE_IF_FREE = text(
+    f"""
+    UPDATE rate_limits SET
+        tokens = least(burst, tokens + greatest(0, {_NOW} - stamp) * rate) - 1,
+        stamp = greatest(stamp, {_NOW})
+    WHERE account = :account AND operation = :operation
+        AND (
+            tokens + greatest(0, {_NOW} - stamp) * rate >= burst
+            OR tokens + greatest(0, {_NOW} - stamp) * rate - 1
+                >= rate * cast(:margin as double precision)
+        )
     """
 )
 _PEEK = text(
@@ -129,8 +154,19 @@ class SharedRateLimiter:
             tokens, rate = conn.execute(_TAKE, self._params(operation)).one()
         return max(0.0, SLOT_MARGIN_SECONDS - float(tokens) / float(rate))
 
+    def take_if_free(self, operation: str) -> bool:
+        """Take a token only if the call could leave now; False (nothing taken) if not."""
+        params = {**self._params(operation), "margin": SLOT_MARGIN_SECONDS}
+        with self._engine.begin() as conn:
+            conn.execute(_CREATE, params)
+            return bool(conn.execute(_TAKE_IF_FREE, params).rowcount)
+
     def acquire(self, operation: str) -> float:
         if not self.enabled:
+            return 0.0
+        if waiting_refused():  # an optional call: now or not at all
+            if not self.take_if_free(operation):
+                raise would_wait(operation)
             return 0.0
         delay = self.take(operation)
         if delay > 0:
