@@ -237,6 +237,14 @@ def simulator(
     no_rate_limits: Annotated[
         bool, typer.Option("--no-rate-limits", help="Do not enforce Amazon's rate limits.")
     ] = False,
+    accounts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account",
+            help="Another selling partner, repeatable: REFRESH_TOKEN:MERCHANT:REGION "
+            "(its own account, served at URL/eu or URL/fe for EU and FE).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a SIMULATED Amazon (LWA, Feeds, Orders) until Ctrl-C; prints the URL it uses."""
     import threading
@@ -253,6 +261,7 @@ def simulator(
             auto_create_orders=auto_create_orders,
             processing_delay=processing_delay,
             enforce_rate_limits=not no_rate_limits,
+            accounts=accounts,
         )
     except (ValueError, OSError) as exc:
         raise ConfigError(f"simulator: {exc}") from exc

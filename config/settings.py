@@ -230,7 +230,7 @@ class SellerSettings(Section):
     # A key into the secrets, never the secret itself: [sftp.NAME] for the inbox and
     # outbox login, [lwa.NAME] for the Amazon account's refresh token (none: the default
     # lwa_refresh_token). Sellers naming one refresh token share one Amazon account.
-    credentials: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
+    credentials: str = "default"
     column_map: dict[str, str] = Field(default_factory=dict)  # seller header -> field
     known_hosts: str | None = None  # for sftp:// inboxes
     trust_on_first_use: bool = False

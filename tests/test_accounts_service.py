@@ -143,3 +143,28 @@ def test_a_seller_without_a_refresh_token_is_refused_at_start(
     settings = two_accounts(tmp_path / "var", amazon)
     with pytest.raises(CredentialsError, match="seller us: no Amazon refresh token"):
         service(settings, only_de).__enter__()
+
+
+def test_a_simulated_run_gives_each_credentials_name_its_own_simulated_account(
+    tmp_path: Path,
+) -> None:
+    """No credentials: the built-in simulator plays every account, each in its region."""
+    var = tmp_path / "var"
+    sellers = [
+        {"name": "us", "merchant_id": "M1", "inbox": str(var / "us" / "in"),
+         "outbox": str(var / "us" / "out")},
+        {"name": "de", "merchant_id": "M2", "marketplace_id": DE, "credentials": "de-account",
+         "inbox": str(var / "de" / "in"), "outbox": str(var / "de" / "out")},
+    ]  # fmt: skip
+    us_orders, de_orders = files(var)
+    with service(settings_for(var, sellers=sellers)) as svc:
+        assert svc.simulator is not None
+        keys = sorted(str(k) for k, _ in svc.accounts or [])
+        outcome = svc.run_once(120)
+        sim = svc.simulator
+        assert outcome.exit == ExitCode.OK
+        assert keys == ["de-account@EU", "default@NA"]
+        assert confirmed_by(sim) == {
+            sim.config.merchant_id: us_orders,
+            "SIMULATED-DE-ACCOUNT-EU": de_orders,
+        }

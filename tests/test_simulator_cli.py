@@ -57,6 +57,22 @@ def test_build_serves_the_loaded_book_and_stops(tmp_path: Path) -> None:
         httpx.get(sim.url + "/", verify=NO_TLS)
 
 
+def test_build_adds_the_accounts_it_is_given_and_names_them() -> None:
+    sim = build(accounts=["Atzr|eu:one:A2EUSELLER:eu"])
+    lines: list[str] = []
+    stop = threading.Event()
+    stop.set()
+    serve_forever(sim, lines.append, stop)
+    (eu,) = [p for p in sim.tokens.partners() if p.merchant_id == "A2EUSELLER"]
+    assert (eu.refresh_token, eu.region) == ("Atzr|eu:one", "EU")
+    assert f"account A2EUSELLER (EU): refresh token Atzr|eu:one at {sim.url}/eu" in lines[0]
+
+
+def test_build_refuses_an_account_without_a_known_region() -> None:
+    with pytest.raises(ValueError, match="REFRESH_TOKEN:MERCHANT:REGION"):
+        build(accounts=["Atzr|x:A1:SA"])
+
+
 def test_build_refuses_a_bad_fault_spec() -> None:
     with pytest.raises(ValueError):
         build(faults=["throttle=2"])

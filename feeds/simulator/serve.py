@@ -23,8 +23,11 @@ def build(
     auto_create_orders: bool = False,
     processing_delay: float = 0.0,
     enforce_rate_limits: bool = True,
+    accounts: list[str] | None = None,
 ) -> Simulator:
-    """Start a simulator as the command line describes it (ValueError on a bad fault spec)."""
+    """Start a simulator as the command line describes it (ValueError on a bad fault spec
+    or account). ``accounts``: further selling partners, ``REFRESH_TOKEN:MERCHANT:REGION``."""
+    partners = [_partner(spec) for spec in accounts or []]
     book = OrderBook.load(orders) if orders else OrderBook.generate(seed, GENERATED_ORDERS)
     config = SimulatorConfig(
         host=host,
@@ -35,7 +38,18 @@ def build(
         enforce_rate_limits=enforce_rate_limits,
         faults=FaultConfig.parse(faults or []),
     )
-    return start_simulator(config, book)
+    sim = start_simulator(config, book)
+    for token, merchant, region in partners:
+        sim.add_partner(token, merchant, region)
+    return sim
+
+
+def _partner(spec: str) -> tuple[str, str, str]:
+    """``REFRESH_TOKEN:MERCHANT:REGION`` (the token may hold colons itself)."""
+    parts = spec.rsplit(":", 2)
+    if len(parts) != 3 or not all(parts) or parts[2].upper() not in ("NA", "EU", "FE"):
+        raise ValueError(f"an account is REFRESH_TOKEN:MERCHANT:REGION (NA, EU or FE): {spec!r}")
+    return parts[0], parts[1], parts[2].upper()
 
 
 def banner(sim: Simulator) -> str:
@@ -45,7 +59,13 @@ def banner(sim: Simulator) -> str:
         f"  LWA token URL: {sim.url}/auth/o2/token\n"
         f"  client id: {c.client_id}  client secret: {c.client_secret}  "
         f"refresh token: {c.refresh_token}  (the simulator's own made-up values)\n"
-        f"  orders: {len(sim.orderbook)}  auto-create unknown orders: {c.auto_create_orders}  "
+        + "".join(
+            f"  account {p.merchant_id} ({p.region}): refresh token {p.refresh_token} at "
+            f"{sim.url if p.region == 'NA' else sim.endpoint(p.region)}\n"
+            for p in sim.tokens.partners()
+            if p.refresh_token != c.refresh_token
+        )
+        + f"  orders: {len(sim.orderbook)}  auto-create unknown orders: {c.auto_create_orders}  "
         f"processing delay: {c.processing_delay}s  rate limits: {c.enforce_rate_limits}"
     )
 
