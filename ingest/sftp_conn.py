@@ -13,6 +13,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
@@ -20,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import paramiko
 from tenacity import (
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_random_exponential,
 )
@@ -97,6 +98,10 @@ def _is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, EOFError | paramiko.SSHException | socket.timeout | ConnectionError)
 
 
+class LinkClosed(InboxError):
+    """The box was closed (the service is stopping): its operations end, untried again."""
+
+
 class SftpLink:
     """One SSH connection, with its SFTP session, to one server as one user: shared by
     every inbox and outbox there (``SftpLinks``), so a thousand sellers on one server cost
@@ -119,6 +124,8 @@ class SftpLink:
         self.connects = 0  # how many times a connection was opened (1 + reconnects)
         self.posix_rename: bool | None = None  # learnt on first use
         self.users = 0
+        self.closed = False
+        self._connecting: socket.socket | None = None  # closed by close() to cut a hang
 
     def _connect(self) -> paramiko.SFTPClient:
         loc, opt = self.location, self.options
@@ -128,6 +135,14 @@ class SftpLink:
             raise InboxError(
                 f"cannot reach SFTP server {host_entry(loc.host, loc.port)}: {exc}"
             ) from exc
+        self._connecting = sock
+        try:
+            return self._start(sock)
+        finally:
+            self._connecting = None
+
+    def _start(self, sock: socket.socket) -> paramiko.SFTPClient:
+        loc, opt = self.location, self.options
         transport = paramiko.Transport(
             sock, default_window_size=opt.window_size, default_max_packet_size=opt.max_packet_size
         )
@@ -186,6 +201,8 @@ class SftpLink:
 
     def client(self) -> paramiko.SFTPClient:
         """The live SFTP session, opened again if it died (call with ``lock`` held)."""
+        if self.closed:
+            raise LinkClosed(f"the connection to {self.location} is closed")
         if self._transport is not None and self._transport.is_active() and self._sftp:
             return self._sftp
         self.drop()
@@ -201,6 +218,17 @@ class SftpLink:
         transport, self._transport, self._sftp = self._transport, None, None
         if transport is not None:
             transport.close()
+
+    def close(self) -> None:
+        """Close for good, at once, without waiting for an operation under way: a
+        stopping service must not wait out a hung server's timeouts. The operation fails
+        on the closed socket and is not tried again."""
+        self.closed = True
+        sock = self._connecting
+        if sock is not None:
+            with suppress(OSError):
+                sock.close()
+        self.drop()
 
 
 class SftpLinks:
@@ -226,8 +254,7 @@ class SftpLinks:
             if link.users > 0:
                 return
             self._links = {k: v for k, v in self._links.items() if v is not link}
-        with link.lock:
-            link.drop()
+        link.close()
 
 
 class SftpConnection:
@@ -275,7 +302,9 @@ class SftpConnection:
         retrying = Retrying(
             stop=stop_after_attempt(opt.attempts),
             wait=wait_random_exponential(multiplier=opt.backoff_initial, max=opt.backoff_max),
-            retry=retry_if_exception_type(InboxError),
+            retry=retry_if_exception(
+                lambda e: isinstance(e, InboxError) and not isinstance(e, LinkClosed)
+            ),
             reraise=True,
         )
         link = self.link

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
 
+#: How often a pass waiting for slow sellers looks whether the run is stopping.
+STOP_CHECK_SECONDS = 0.2
+
 
 @dataclass
 class PassResult:
@@ -42,8 +45,15 @@ class SellerPool:
         self._running: dict[str, Future[None]] = {}
         self._started: dict[str, float] = {}
 
-    def run(self, calls: Mapping[str, Callable[[], None]], timeout: float) -> PassResult:
-        """Run each seller's call; return when every one has finished or is late.
+    def run(
+        self,
+        calls: Mapping[str, Callable[[], None]],
+        timeout: float,
+        stop: threading.Event | None = None,
+    ) -> PassResult:
+        """Run each seller's call; return when every one has finished or is late, or at
+        once when ``stop`` is set (the run is stopping: SIGTERM is honoured within
+        seconds, whatever a server does; the calls still running count as late).
 
         A call's own exception is its business (wrap it in the StepRunner): here it only
         ends the call.
@@ -58,14 +68,18 @@ class SellerPool:
                 mine[seller] = self._running[seller] = self._pool.submit(self._timed, seller, call)
         pending = dict(mine)
         while pending:
+            if stop is not None and stop.is_set():
+                for f in pending.values():
+                    f.cancel()  # not started yet: never will
+                result.late.extend(sorted(s for s, f in pending.items() if not f.cancelled()))
+                break
             late = self._late(pending, timeout)
             waiting = [f for s, f in pending.items() if s not in late]
             if not waiting or self._pool_held_by(late, pending):
                 result.late.extend(sorted(late))
                 break
-            done, _ = wait(
-                waiting, timeout=self._next_due(pending, timeout), return_when=FIRST_COMPLETED
-            )
+            wait_for = min(self._next_due(pending, timeout), STOP_CHECK_SECONDS)
+            done, _ = wait(waiting, timeout=wait_for, return_when=FIRST_COMPLETED)
             for seller in [s for s, f in pending.items() if f in done]:
                 result.finished.append(seller)
                 del pending[seller]

@@ -355,8 +355,11 @@ class Service:
             for s in self.mine()
         }
         timeout = self.settings.service.inbox_timeout_seconds
-        done = self.pool.run(calls, timeout)
+        done = self.pool.run(calls, timeout, self.halt)
         self._inboxes_polled(done.finished)
+        self.intake_results.extend(results)
+        if self.halt.is_set():  # stopping: not late, only left behind
+            return results
         for name in done.late:
             logs.event("inbox_poll_late", logging.WARNING, seller=name, seconds=timeout)
             self._inbox_ok_at.pop(name, None)  # its next good poll is recorded at once
@@ -367,7 +370,6 @@ class Service:
                 _utcnow(),
                 f"no answer within {timeout:g} s; the poll goes on and is waited for again",
             )
-        self.intake_results.extend(results)
         return results
 
     def _intake_seller(self, s: SellerIO, results: list[IntakeResult]) -> None:

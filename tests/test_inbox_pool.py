@@ -14,9 +14,10 @@ import pytest
 from service_support import order_lines, service, settings_for, sim_secrets, write_orders
 from simulator_support import config
 
-from config.settings import SftpSecret
-from feeds.simulator import OrderBook, start_simulator
+from config.settings import Secrets, Settings, SftpSecret
+from feeds.simulator import OrderBook, Simulator, start_simulator
 from processors.ledger import health
+from processors.service import Service
 
 TIMEOUT = 2.0
 
@@ -51,35 +52,43 @@ def silent_server() -> Iterator[int]:
         listener.close()
 
 
+def _settings(tmp_path: Path, sim: Simulator, port: int, timeout: float) -> Settings:
+    """Two sellers: one whose SFTP server hangs, one with a local inbox."""
+    return settings_for(
+        tmp_path / "var",
+        sim,
+        service={"inbox_timeout_seconds": timeout},
+        sellers=[
+            {
+                "name": "hung",
+                "merchant_id": "A1HUNG",
+                "inbox": f"sftp://root@127.0.0.1:{port}/in",
+                "outbox": str(tmp_path / "hung" / "out"),
+                "trust_on_first_use": True,
+            },
+            {
+                "name": "good",
+                "merchant_id": "A1GOOD",
+                "inbox": str(tmp_path / "good" / "in"),
+                "outbox": str(tmp_path / "good" / "out"),
+            },
+        ],
+    )
+
+
+def _secrets(sim: Simulator) -> Secrets:
+    secrets = sim_secrets(sim)
+    secrets.sftp["default"] = SftpSecret(password="not-used")
+    return secrets
+
+
 def test_a_hung_sftp_server_costs_only_its_own_sellers_time(
     silent_server: int, tmp_path: Path
 ) -> None:
-    var = tmp_path / "var"
     write_orders(tmp_path / "good" / "in" / "orders.csv", order_lines(1, 2))
     with start_simulator(config(auto_create_orders=True), OrderBook()) as sim:
-        settings = settings_for(
-            var,
-            sim,
-            service={"inbox_timeout_seconds": TIMEOUT},
-            sellers=[
-                {
-                    "name": "hung",
-                    "merchant_id": "A1HUNG",
-                    "inbox": f"sftp://root@127.0.0.1:{silent_server}/in",
-                    "outbox": str(tmp_path / "hung" / "out"),
-                    "trust_on_first_use": True,
-                },
-                {
-                    "name": "good",
-                    "merchant_id": "A1GOOD",
-                    "inbox": str(tmp_path / "good" / "in"),
-                    "outbox": str(tmp_path / "good" / "out"),
-                },
-            ],
-        )
-        secrets = sim_secrets(sim)
-        secrets.sftp["default"] = SftpSecret(password="not-used")
-        with service(settings, secrets) as svc:
+        settings = _settings(tmp_path, sim, silent_server, TIMEOUT)
+        with service(settings, _secrets(sim)) as svc:
             started = time.monotonic()
             taken = svc.intake()
             took = time.monotonic() - started
@@ -89,3 +98,22 @@ def test_a_hung_sftp_server_costs_only_its_own_sellers_time(
     hung = rows["inbox:hung"]
     assert (hung.state, rows["inbox:good"].state) == (health.FAILING, health.OK)
     assert hung.last_error is not None and "no answer within 2 s" in hung.last_error
+
+
+def test_a_stop_ends_a_pass_held_up_by_a_hung_server_within_seconds(
+    silent_server: int, tmp_path: Path
+) -> None:
+    with start_simulator(config(auto_create_orders=True), OrderBook()) as sim:
+        settings = _settings(tmp_path, sim, silent_server, timeout=600)
+        svc = Service.start(settings, _secrets(sim), watch=False, once=True)
+        try:
+            threading.Timer(1.0, svc.stop, args=("test",)).start()
+            started = time.monotonic()
+            svc.intake()
+            stopped_after = time.monotonic() - started
+        finally:
+            started = time.monotonic()
+            svc.close()
+            closed_after = time.monotonic() - started
+    assert stopped_after < 3
+    assert closed_after < 3
