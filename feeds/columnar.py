@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -432,31 +432,17 @@ class ChunkPackages:
         sizes = self.rows["xml"].str.len_bytes().cast(pl.Int64).to_numpy()
         return np.add.reduceat(sizes, self.starts)
 
-    def render(self, start: int, stop: int, first_id: int) -> bytes:
-        """Packages start..stop-1 as complete messages, MessageIDs from ``first_id``."""
+    def render(self, start: int, stop: int, first_id: int, out: BinaryIO) -> None:
+        """Write packages start..stop-1 to ``out`` as complete messages, MessageIDs from
+        ``first_id`` (polars writes the texts as they are: no quoting, no separator)."""
         lo = int(self.starts[start])
         hi = int(self.starts[stop]) if stop < len(self.starts) else self.rows.height
         first = pl.col("first")
         ids = (first.cum_sum() + (first_id - 1)).cast(pl.String)
-        text: str = (
-            self.rows.slice(lo, hi - lo)
-            .select(
-                pl.concat_str(
-                    [
-                        pl.when(first)
-                        .then(
-                            pl.concat_str(
-                                [pl.lit("<Message><MessageID>"), ids, pl.lit("</MessageID>")]
-                            )
-                        )
-                        .otherwise(pl.lit("")),
-                        pl.col("xml"),
-                    ]
-                ).str.join("")
-            )
-            .item()
-        )
-        return text.encode()
+        prefix = pl.concat_str([pl.lit("<Message><MessageID>"), ids, pl.lit("</MessageID>")])
+        self.rows.slice(lo, hi - lo).select(
+            pl.concat_str([pl.when(first).then(prefix), pl.col("xml")], ignore_nulls=True)
+        ).write_csv(out, include_header=False, quote_style="never", line_terminator="")
 
 
 def group_packages(accepted: pl.DataFrame) -> ChunkPackages:

@@ -56,7 +56,7 @@ _plain = _PLAIN.fullmatch
 _DOCUMENT_VERSION = re.compile(r"\d{1,2}\.\d{1,2}")
 _FOOTER = b"</AmazonEnvelope>\n"
 _FLUSH_EVERY = 2000
-_RENDER_EVERY = 5000
+_RENDER_EVERY = 25_000
 #: Bytes of "<Message><MessageID></MessageID>" around a MessageID's digits.
 _PREFIX_BYTES = len("<Message><MessageID></MessageID>")
 
@@ -312,16 +312,19 @@ class FeedWriter:
         return len(self._header) + _PREFIX_BYTES + 1 + body_bytes + len(_FOOTER) <= self._max_bytes
 
     def add_rendered(
-        self, body_bytes: npt.NDArray[np.int64], render: Callable[[int, int, int], bytes]
+        self,
+        body_bytes: npt.NDArray[np.int64],
+        render: Callable[[int, int, int, BinaryIO], None],
     ) -> None:
         """Messages whose bodies were rendered elsewhere (processors/columnar.py), exactly
         as :meth:`add_compact_many` places them: same MessageIDs, same parts.
 
         ``body_bytes[i]``: the UTF-8 length of body i (the message after its MessageID);
-        ``render(start, stop, first_id)``: bodies start..stop-1 as complete messages, their
-        MessageIDs counting from ``first_id``. Every body must fit an empty part alone
-        (:meth:`fits_alone`). Parts are cut where the one-by-one loop cuts them, computed
-        from running sums of the lengths instead of one step per message.
+        ``render(start, stop, first_id, out)``: writes bodies start..stop-1 to ``out`` as
+        complete messages, their MessageIDs counting from ``first_id``. Every body must
+        fit an empty part alone (:meth:`fits_alone`). Parts are cut where the one-by-one
+        loop cuts them, computed from running sums of the lengths instead of one step per
+        message.
         """
         if self._closed:
             raise FeedWriteError("the feed is already closed")
@@ -346,9 +349,9 @@ class FeedWriter:
                 continue
             self._flush()
             assert self._file is not None
-            for at in range(0, j, _RENDER_EVERY):  # a few MB at a time, not a whole chunk
+            for at in range(0, j, _RENDER_EVERY):  # bounded: a few MB at a time
                 stop = min(j, at + _RENDER_EVERY)
-                self._file.write(render(i + at, i + stop, count + 1 + at))
+                render(i + at, i + stop, count + 1 + at, self._file)
             self._count = count + j
             self._size = int(ends[j - 1])
             i += j
