@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 
 from processors.ledger import tally
 from processors.ledger.migrate import alembic_config
+from processors.ledger.moves import Move, apply_moves
 from processors.ledger.schema import events, line_counts, lines
+from processors.ledger.statuses import LineStatus
 from processors.ledger.store import Ledger
 
 
@@ -60,6 +62,15 @@ def test_totals_agree_with_a_count_of_the_lines_after_a_day_of_work(ledger: Ledg
     a_day_of_work(ledger)
     assert totals(ledger) == recount(ledger)
     assert totals(ledger)["acme"]["duplicate"] == 1
+
+
+def test_a_move_not_naming_its_lines_seller_is_counted_from_the_line(ledger: Ledger) -> None:
+    take_in(ledger, [ship(1, "111-0000001-0000001")], seller="globex")
+    with ledger._writing() as conn:
+        q = select(lines.c.id, lines.c.order_id, lines.c.status)
+        row = dict(conn.execute(q).mappings().one())
+        apply_moves(conn, [Move(row, LineStatus.CANCELLED, "cancelled")], ledger.clock())
+    assert totals(ledger) == recount(ledger) == {"globex": {"cancelled": 1}}
 
 
 def test_lines_reached_per_day_agree_with_the_events(ledger: Ledger) -> None:

@@ -25,7 +25,7 @@ ID_CHUNK = 5_000
 #: Lines making the same change: from here on, set-based statements pay.
 ALIKE_MIN = 50
 #: What a move reads of a line (and requeue, for a resend's count).
-MOVE_COLUMNS = ("id", "order_id", "status", "attempts", "feed_id")
+MOVE_COLUMNS = ("id", "seller", "order_id", "status", "attempts", "feed_id")
 _EVENT_COLUMNS = ["line_id", "at", "from_status", "to_status", "feed_id", "message", "actor"]
 
 
@@ -66,8 +66,11 @@ def apply_moves(conn: Connection, moves: Sequence[Move], now: datetime) -> None:
             alike.setdefault(key, []).append(m)
         except TypeError:  # an unhashable value: one row at a time below
             odd.append(m)
-    moved = [m.line["id"] for m in moves]
-    tally.leaving(conn, moved)  # the overview's totals, in this same transaction
+    # The overview's totals, in this same transaction: counted here from what the moves
+    # say when they carry the line's seller (MOVE_COLUMNS has it), else read from the
+    # lines themselves before and after the change.
+    unread = [m.line["id"] for m in moves if "seller" not in m.line]
+    tally.leaving(conn, unread)
     for change, group in alike.items():
         ids = [m.line["id"] for m in group]
         if len(group) < ALIKE_MIN or len(set(ids)) != len(ids):
@@ -75,7 +78,9 @@ def apply_moves(conn: Connection, moves: Sequence[Move], now: datetime) -> None:
         else:
             _move_alike(conn, ids, change, now)
     _move_each(conn, odd, now)
-    tally.arriving(conn, moved, now)
+    tally.arriving(conn, unread, now)
+    told = [m for m in moves if "seller" in m.line]
+    tally.moved(conn, [(m.line["seller"], str(m.line["status"]), m.to.value) for m in told], now)
 
 
 def _move_alike(conn: Connection, ids: list[int], change: _Change, now: datetime) -> None:
