@@ -49,9 +49,10 @@ def columnar_packages(
     chunk_rows: int,
 ) -> Iterator[ColumnarPackages]:
     """Each chunk's packages; ``outcome`` and ``dates`` filled as the row path fills them."""
-    # polars' allocator (jemalloc) keeps freed pages for seconds by default, which held
-    # ~60 MB more at the peak of a 1M-line convert; return them at once (no measurable
-    # cost in speed). Only takes effect if polars was not imported yet.
+    # polars' allocator (jemalloc) keeps freed pages for seconds by default: a 1M-line
+    # convert then peaked at 225-235 MB instead of 185-195. Returning them at once costs
+    # system time (page faults: 6.4-7.4 s became 9-10 s at 1M lines on the 2-core
+    # machine); the 200 MB target wins. Only takes effect if polars was not imported yet.
     os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
     import polars as pl
 
