@@ -186,6 +186,15 @@ def test_rate_limit_allows_the_burst_then_answers_429() -> None:
             assert sim.counters.throttled["getOrder"] == 1
 
 
+def test_an_accounts_own_usage_plan_is_announced_and_enforced() -> None:
+    plans = {"getOrder": (2.0, 3)}
+    with running(config(enforce_rate_limits=True, rate_plans=plans), _book()) as sim:
+        for api in api_for(sim):
+            answers = [api.call("getOrder", "GET", f"{ORDERS}/{ORDER}") for _ in range(4)]
+            assert [a.status_code for a in answers] == [200, 200, 200, 429]
+            assert answers[0].headers["x-amzn-RateLimit-Limit"] == "2"
+
+
 def test_rate_limit_header_is_on_every_answer() -> None:
     with running(config(), _book()) as sim:
         for api in api_for(sim):

@@ -90,7 +90,7 @@ class Simulator:
 
     def __init__(self, config: SimulatorConfig, orderbook: OrderBook | None = None) -> None:
         self.state = SimState(config, orderbook)
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(config.rate_plans)
         self._stopping = threading.Event()
         self._server = _Server((config.host, config.port), _RequestHandler)
         self._server.sim = self
@@ -294,7 +294,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(answer.body)))
         self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        limit = rate_header(operation) if operation else None
+        limit = rate_header(operation, self.server.sim.config.rate_plans) if operation else None
         if limit:
             self.send_header("x-amzn-RateLimit-Limit", limit)
         for name, value in answer.headers.items():

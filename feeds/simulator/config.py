@@ -118,5 +118,10 @@ class SimulatorConfig:
     strict_tracking: bool = True
     gzip_reports: bool = False
     enforce_rate_limits: bool = True  # Amazon's documented rate and burst per operation
+    # Usage plans that differ from the documented ones, operation -> (rate, burst). Amazon
+    # grants some selling partners other plans and says so in x-amzn-RateLimit-Limit; the
+    # simulator announces and counts these instead, so a client that follows the header
+    # can be tested against a plan other than the default.
+    rate_plans: dict[str, tuple[float, int]] = field(default_factory=dict)
     merchant_id: str = "A1SIMULATEDSELLER"
     faults: FaultConfig = field(default_factory=FaultConfig)

@@ -28,9 +28,10 @@ RATE_LIMITS: dict[str, tuple[float, int]] = {
 }
 
 
-def rate_header(operation: str) -> str | None:
-    """The x-amzn-RateLimit-Limit value Amazon sends for an operation."""
-    plan = RATE_LIMITS.get(operation)
+def rate_header(operation: str, plans: dict[str, tuple[float, int]] | None = None) -> str | None:
+    """The x-amzn-RateLimit-Limit value Amazon sends for an operation: the account's own
+    plan where it has one (``plans``), else the documented one."""
+    plan = (plans or {}).get(operation) or RATE_LIMITS.get(operation)
     return None if plan is None else f"{plan[0]:g}"
 
 
@@ -38,13 +39,14 @@ class RateLimiter:
     """One token bucket per selling-partner account and operation, filled at the
     documented rate up to the burst: Amazon's usage plans are per account."""
 
-    def __init__(self) -> None:
+    def __init__(self, plans: dict[str, tuple[float, int]] | None = None) -> None:
+        self._plans = {**RATE_LIMITS, **(plans or {})}
         self._lock = threading.Lock()
         # (account, operation) -> (tokens, last refill)
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
 
     def allow(self, operation: str, account: str = "") -> bool:
-        plan = RATE_LIMITS.get(operation)
+        plan = self._plans.get(operation)
         if plan is None:
             return True
         rate, burst = plan
