@@ -37,10 +37,15 @@ lock, a feed another worker had created and not yet recorded was taken for the l
 every feed a live worker of this ledger created on the account is recorded by the time
 the lookup runs. A worker waits for the lock at most ACCOUNT_WAIT_SECONDS, and a stop
 ends the wait at once; either way its feed stays uploaded for a later batch.
-Still outside what the lock can see: a worker killed between createFeed and its record
-leaves an unknown feed on Amazon for up to CREATED_MARGIN, and feeds another system
-creates on the same account are unknown too; Amazon's feed does not name its document,
-so nothing tells them from a lost one.
+A worker killed between createFeed and its record leaves a feed on Amazon that the
+ledger does not know. So the call time is recorded before each createFeed
+(create_feed_calling) and cleared by its record, and while one feed of an account has a
+call without a recorded answer, no other createFeed goes out on that account: that feed
+is looked up first, when it is resumed. There is then at most one unknown feed of ours
+on the account, and the lookup cannot take another feed for it. An uploaded feed whose
+createFeed was never called is created without a lookup. Still outside what the ledger
+can see: feeds another system creates on the same account; Amazon's feed does not name
+its document, so nothing tells them from a lost one.
 """
 
 from __future__ import annotations
@@ -154,14 +159,14 @@ def _resume_one(ctx: Context, seller: SellerSettings, feed: FeedRow, result: Bat
         _send(ctx, seller, feed.id, feed.content, result)
         return
     assert feed.feed_document_id is not None
-    wall = datetime.now(UTC)
-    since = min(feed.uploaded_at or wall, wall) - CREATED_MARGIN
     with _account_held(ctx, feed.id):
-        found = _find(ctx, seller, since)
-        if found is not None:
-            _created(ctx, feed.id, found, result)
-        else:
-            _create_held(ctx, seller, feed, feed.feed_document_id, result)
+        if feed.create_called_at is not None:  # it may exist on Amazon: look first
+            wall = datetime.now(UTC)
+            found = _find(ctx, seller, min(feed.create_called_at, wall) - CREATED_MARGIN, feed.id)
+            if found is not None:
+                _created(ctx, feed.id, found, result)
+                return
+        _create_held(ctx, seller, feed, feed.feed_document_id, result)
 
 
 def _account_held(ctx: Context, feed_id: int) -> AccountHold:
@@ -174,9 +179,18 @@ def _account_held(ctx: Context, feed_id: int) -> AccountHold:
         raise _Stop(f"feed {feed_id} left uploaded: {exc}") from exc
 
 
-def _find(ctx: Context, seller: SellerSettings, since: datetime) -> str | None:
-    """Only with the account's feed lock held: then every feed this ledger's workers
-    created on the account is recorded, and the unknown one is this worker's own."""
+def _find(ctx: Context, seller: SellerSettings, since: datetime, feed_id: int) -> str | None:
+    """Only with the account's feed lock held, for the account's one unresolved createFeed
+    (``feed_id``'s): then every other feed this ledger's workers created on the account is
+    recorded, and the unknown one is this feed's."""
+    others = [i for i in ctx.ledger.unresolved_creates(ctx.account_sellers()) if i != feed_id]
+    if others:  # only a ledger from before create_called_at (migration 0014) has several
+        log.warning(
+            "feed %d: createFeed answers of feeds %s are unknown too; the earliest unknown "
+            "feed on Amazon is taken for the earliest call",
+            feed_id,
+            others,
+        )
     known = ctx.ledger.amazon_feed_ids()
     try:
         feed = ctx.client.feeds.find_created_feed(
@@ -225,14 +239,16 @@ def _create_held(
     for attempt in (1, 2):
         if ctx.stop.is_set():  # stopping: left uploaded, the next start creates it
             raise _Stop(f"stopping before feed {feed.id} was created on Amazon")
+        _first_resolve_others(ctx, feed.id)
         before = datetime.now(UTC)  # Amazon's clock, not the injected one
+        ctx.ledger.create_feed_calling(feed.id, before)
         try:
             amazon_id = ctx.client.feeds.create_feed(
                 ORDER_FULFILLMENT_FEED, seller.marketplaces, doc_id
             )
         except FeedSubmissionUnknown as exc:
             log.warning("feed %d: createFeed answer lost (%s); looking it up", feed.id, exc)
-            found = _find(ctx, seller, before - CREATED_MARGIN)
+            found = _find(ctx, seller, before - CREATED_MARGIN, feed.id)
             if found is not None:
                 _created(ctx, feed.id, found, result)
                 return
@@ -246,6 +262,22 @@ def _create_held(
             return
         _created(ctx, feed.id, amazon_id, result)
         return
+
+
+def _first_resolve_others(ctx: Context, feed_id: int) -> None:
+    """One unresolved createFeed per account: while another feed of the account may exist
+    on Amazon unrecorded (its worker died after calling createFeed, or its answer was
+    lost and not found yet), no new createFeed goes out. Otherwise a lost answer's lookup
+    would find two unknown feeds and could take the other's (two ledger feeds on one
+    Amazon feed: one's lines confirmed by the other's report, never sent). The other feed
+    is looked up first, by whichever worker resumes it; this one waits, uploaded."""
+    others = [i for i in ctx.ledger.unresolved_creates(ctx.account_sellers()) if i != feed_id]
+    if others:
+        raise _Stop(
+            f"feed {feed_id} left uploaded: the createFeed answer of feed "
+            f"{', '.join(map(str, others))} on this account is not known yet, and is looked "
+            "up first"
+        )
 
 
 def _created(ctx: Context, feed_id: int, amazon_id: str, result: BatchResult) -> None:

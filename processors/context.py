@@ -50,6 +50,13 @@ class Context:
         """The selling-partner account this context's Amazon calls are made for."""
         return self.account or AccountKey(DEFAULT_ACCOUNT, self.settings.spapi.region)
 
+    def account_sellers(self) -> tuple[str, ...]:
+        """The sellers whose feeds go to this context's account (all of them, with one
+        client): what is kept "per account" in the ledger is kept per these sellers."""
+        if self.accounts is None or self.account is None:
+            return tuple(s.name for s in self.settings.sellers)
+        return self.accounts.sellers_of(self.account)
+
     def for_seller(self, seller: str) -> Context:
         """This context with the client of ``seller``'s account (itself with one client)."""
         if self.accounts is None:

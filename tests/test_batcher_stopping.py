@@ -62,3 +62,16 @@ def test_feed_held_back_by_a_stop_is_created_once_at_the_next_start(
     assert set(w.statuses().values()) == {"confirmed"}
     assert w.sim.counters.confirmations == {(O1, I1): 1, (O2, I2): 1}
     assert w.sim.counters.feeds_created == 1
+
+
+def test_feed_held_back_by_a_stop_is_created_without_looking_for_a_lost_answer(
+    world_factory: Callable[..., World],
+) -> None:
+    """Its createFeed was never called, so there is nothing on Amazon to look for: the
+    lookup (getFeeds, 0.0222/s) is spent only on feeds that may exist there."""
+    w = world_factory(spapi={"use_orders_api": False})
+    _uploading_when_stopped(w)
+    w.ctx.stop.clear()
+    assert w.batch().lines_submitted == 2
+    assert w.sim.counters.api_calls["getFeeds"] == 0
+    assert w.sim.counters.feeds_created == 1

@@ -6,6 +6,11 @@ recorded, used to be taken for it: two ledger feeds mapped to one Amazon feed, a
 lines of the other confirmed by a report that never mentioned them. The account's feed
 lock (processors.ledger.accountlock) makes the second worker wait until the first has
 recorded its feed, so each finds its own.
+
+A worker can also die between createFeed and its record, leaving a feed on Amazon that no
+live worker will record soon. No other createFeed goes out on the account until that feed
+is looked up (processors.batcher, "one unresolved createFeed per account"), so a lost
+answer beside it still finds its own feed.
 """
 
 from __future__ import annotations
@@ -17,10 +22,14 @@ from dataclasses import replace
 
 import pytest
 from lifecycle_support import World, row
+from sqlalchemy import event, select
 
 from feeds.spapi.client import SpApiClient
 from processors.batcher import BatchResult, run_batch
 from processors.context import Context
+from processors.ledger.feedclaims import claimed_for_resume
+from processors.ledger.schema import feeds
+from processors.ledger.statuses import FeedState
 from processors.ledger.store import Ledger
 
 O1, O2 = "111-0000001-0000001", "111-0000002-0000001"
@@ -112,3 +121,62 @@ def test_a_lost_create_that_never_landed_is_sent_again_not_taken_for_another_wor
     w.until_settled()
     assert w.sim.counters.confirmations == {(O1, I1): 1, (O2, I2): 1}
     assert w.statuses() == {f"{O1}/{I1}": "confirmed", f"{O2}/{I2}": "confirmed"}
+
+
+class Killed(Exception):
+    """The worker died here: its open transaction rolls back, its connections close."""
+
+
+def _dies_recording_created(ledger: Ledger) -> None:
+    """The worker dies at the statement that records createFeed's answer."""
+
+    def before(_c: object, _cur: object, statement: str, params: object, *_: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE FEEDS") and "created" in str(params):
+            raise Killed(statement.split("\n", 1)[0])
+
+    event.listen(ledger.engine, "before_cursor_execute", before)
+
+
+def _killed_after_create(w: World, ledger_url: str) -> int:
+    """Worker B sends order 1; Amazon creates the feed and B dies before recording it."""
+    b = _second_worker(w, ledger_url)
+    w.drop("first.csv", [row(O1, I1, "1")])
+    w.intake()
+    _dies_recording_created(b.ledger)
+    with pytest.raises(Killed):
+        run_batch(b, w.seller)
+    b.ledger.close()
+    assert w.sim.counters.feeds_created == 1
+    (feed,) = w.ledger.feeds_to_resume()
+    assert feed.state == FeedState.UPLOADED
+    return feed.id
+
+
+def test_a_lost_answer_beside_a_dead_workers_unrecorded_feed_never_takes_it(
+    world_factory: Callable[..., World], ledger_url: str
+) -> None:
+    w = world_factory(spapi={"use_orders_api": False})
+    w.order(O1, [(I1, 1)])
+    w.order(O2, [(I2, 1)])
+    orphan = _killed_after_create(w, ledger_url)
+    w.drop("second.csv", [row(O2, I2, "1")])
+    w.intake()
+    time.sleep(1.1)  # Amazon's createdTime has whole seconds: the dead worker's is older
+    # A third worker has claimed the orphan to resume it and waits for the account's lock;
+    # meanwhile worker A sends order 2, and A's createFeed answer is lost.
+    third = Ledger.open(ledger_url, clock=w.clock)
+    w.closers.append(third.close)
+    held = claimed_for_resume(third, orphan)
+    assert held is not None
+    w.sim.config.faults.trigger("drop_after", "createFeed")
+    with held[0]:
+        first_try = w.batch()
+    w.until_settled()
+    assert w.sim.counters.confirmations == {(O1, I1): 1, (O2, I2): 1}
+    assert w.statuses() == {f"{O1}/{I1}": "confirmed", f"{O2}/{I2}": "confirmed"}
+    with w.ledger.reading() as conn:
+        ids = list(conn.execute(select(feeds.c.id)).scalars())
+    for feed in (w.ledger.feed(i) for i in ids):
+        assert _amazon_document(w, feed.amazon_feed_id) == feed.feed_document_id, feed.id
+    # A waited for the orphan to be looked up instead of creating its feed beside it.
+    assert first_try.stopped is not None and f"feed {orphan}" in first_try.stopped

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -154,6 +155,37 @@ class FeedSteps(LedgerBase):
                 )
             )
 
+    def create_feed_calling(self, feed_id: int, at: datetime) -> None:
+        """createFeed is about to be called for this uploaded feed (at ``at``, the wall
+        clock Amazon's createdTime is compared with): from now until feed_created, the
+        feed may exist on Amazon without the ledger knowing its id."""
+        with self._writing() as conn:
+            f = self._feed_for_update(conn, feed_id)
+            if f["state"] != F.UPLOADED:
+                raise FeedStateError(
+                    f"feed {feed_id} is {f['state']}; createFeed is called only after upload"
+                )
+            conn.execute(
+                update(feeds)
+                .where(feeds.c.id == feed_id)
+                .values(create_called_at=at, updated_at=self.clock())
+            )
+
+    def unresolved_creates(self, sellers: Collection[str]) -> list[int]:
+        """Uploaded feeds of ``sellers`` whose createFeed was called and whose answer is not
+        recorded: each may or may not exist on Amazon, until looked up."""
+        q = (
+            select(feeds.c.id)
+            .where(
+                feeds.c.state == F.UPLOADED.value,
+                feeds.c.create_called_at.is_not(None),
+                feeds.c.seller.in_(sorted(sellers)),
+            )
+            .order_by(feeds.c.id)
+        )
+        with self.reading() as conn:
+            return list(conn.execute(q).scalars())
+
     def feed_created(self, feed_id: int, amazon_feed_id: str) -> list[int]:
         """Amazon accepted createFeed: the feed's lines go in_queue -> submitted.
 
@@ -174,6 +206,7 @@ class FeedSteps(LedgerBase):
                 .values(
                     state=F.CREATED.value,
                     amazon_feed_id=amazon_feed_id,
+                    create_called_at=None,
                     submitted_at=now,
                     updated_at=now,
                 )

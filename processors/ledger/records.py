@@ -160,6 +160,8 @@ class FeedRow:
     summary: dict[str, Any] | None
     reason: str | None
     content: bytes | None = None  # loaded only where the bytes are needed (resume)
+    # createFeed was called then and its answer is not recorded: it may exist on Amazon.
+    create_called_at: datetime | None = None
 
     @property
     def next_poll_at(self) -> datetime:
@@ -194,6 +196,7 @@ class FeedRow:
             summary=m["summary"],
             reason=m["reason"],
             content=bytes(m["content"]) if with_content else None,
+            create_called_at=m["create_called_at"],
         )
 
 

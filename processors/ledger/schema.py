@@ -116,6 +116,9 @@ feeds = Table(
     Column("amazon_feed_id", String(100)),
     _ts("created_at"),
     _ts("uploaded_at", nullable=True),
+    # createFeed was called at this time and its answer is not recorded yet: the feed may
+    # exist on Amazon (processors/batcher.py, "one unresolved createFeed per account").
+    _ts("create_called_at", nullable=True),
     _ts("submitted_at", nullable=True),
     _ts("last_polled_at", nullable=True),
     Column("poll_count", Integer, nullable=False, default=0),

@@ -7,14 +7,16 @@ any point a new Ledger on the same database answers exactly what is left to do:
                                with the exact XML bytes (nothing has left the machine)
     feed_document_created      the feed document id and upload URL (before the upload)
     feed_uploaded              feed 'uploaded' (before createFeed)
+    create_feed_calling        createFeed's call time (the feed may exist on Amazon now)
     feed_created               feed 'created', its lines in_queue -> submitted
     complete_feed / fail_feed  lines confirmed / error, or back to the queue
 
 Lines move to 'submitted' only once Amazon has accepted createFeed. A prepared or uploaded
 feed is resumed with its stored bytes (feeds_to_resume), never rebuilt, so the same lines
 cannot end up in two feeds. The one window no database can close is between createFeed
-succeeding and feed_created committing: the resumer must first ask Amazon (getFeeds) for a
-feed made from the stored feed_document_id before calling createFeed again.
+succeeding and feed_created committing: the resumer of a feed whose createFeed was called
+must first ask Amazon (getFeeds) for the feed it does not know before calling createFeed
+again, and the batcher keeps that answer unambiguous (one unresolved call per account).
 """
 
 from __future__ import annotations
