@@ -84,6 +84,15 @@ def check_orders(ctx: Context, seller: SellerSettings, rows: Sequence[LineRow]) 
         result.ship_methods_filled = fill_ship_methods(ctx.ledger, methods)
     if result.unchecked:
         log.info("%s: %d line(s) sent without the order mirror", seller.name, result.unchecked)
+    if result.cancelled or result.confirmed_elsewhere or result.not_found:
+        log.info(
+            "%s: before sending: %d line(s) cancelled on Amazon, %d already shipped there, "
+            "%d of orders Amazon does not know (not sent)",
+            seller.name,
+            result.cancelled,
+            result.confirmed_elsewhere,
+            result.not_found,
+        )
     return result
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from typing import Any
 
+import pytest
 from lifecycle_support import World, row
 
 from processors.ledger import orders as mirror
@@ -95,6 +97,16 @@ def test_an_order_the_mirror_finds_unknown_before_sending_ends_in_error_not_sent
     assert by_order[O1].status == "submitted"
     world.track()
     assert world.sim.counters.messages_processed == 1  # O1 only
+
+
+def test_the_service_log_says_how_many_lines_were_not_sent_for_an_unknown_order(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.drop("f.csv", [row(O2, I2, "1")])
+    world.intake()
+    with caplog.at_level(logging.INFO, logger="processors.orderchecks"):
+        world.batch()
+    assert "1 of orders Amazon does not know (not sent)" in caplog.text
 
 
 def test_the_result_report_says_order_not_found_on_amazon_for_this_seller(
