@@ -11,7 +11,11 @@ waits for Amazon (issue 11). Each pass, per seller, in this order:
    AmazonOrderIds, 50 per call (a line waits for this at most
    ``spapi.mirror_wait_seconds``); an order Amazon leaves out is recorded as not found;
 3. items, only for partially shipped orders whose queued lines name an item (only there
-   does the check need to know which item is done): getOrderItems.
+   does the check need to know which item is done): getOrderItems;
+4. last, with what is left of getOrderItems' burst above a reserve for step 3: items of
+   orders that lines name and whose items were never read, newest first. Their prices
+   are what the console's queue shows beside each line (issue 14); nothing decides on
+   them, so they only ever take spare calls.
 
 Every call is one the client's rate limiter lets out at once: the step spends what is
 left of the burst and stops, so it never sleeps a minute for getOrders' 0.0167/s. The
@@ -41,6 +45,7 @@ from feeds.spapi.errors import InvalidRequest, RateLimitWouldWait
 from feeds.spapi.orders import MAX_ORDER_IDS
 from feeds.spapi.ratelimit import only_if_free
 from processors.context import Context
+from processors.ledger import orderfacts
 from processors.ledger import orders as mirror
 from processors.ledger.orders import SyncState
 
@@ -50,6 +55,10 @@ log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=10)
 #: Orders read ahead per pass for step 1 (each getOrders call names 50).
 NAMED_PER_PASS = 50 * MAX_ORDER_IDS
+#: getOrderItems calls step 4 leaves in the bucket for step 3 of the next passes.
+ITEMS_RESERVE = 5
+#: Orders whose items step 4 reads at most per pass (getOrderItems' burst is 30).
+PRICES_PER_PASS = 20
 #: A finished incremental read starts again after this long. getOrders refills one call
 #: a minute; reading every minute would leave nothing for the named orders of a new
 #: file (step 1) or the tracker's checks, which share the same quota.
@@ -74,7 +83,7 @@ def run_mirror(ctx: Context, seller: SellerSettings) -> MirrorResult:
     result = MirrorResult()
     if not ctx.settings.spapi.use_orders_api:
         return result
-    for part in (_sync, _named, _items):
+    for part in (_sync, _named, _items, _prices):
         try:
             # Only calls the limiter lets out now: never a wait, also when another worker
             # took the last token between the look (_can_call) and the call.
@@ -111,6 +120,18 @@ def _items(ctx: Context, seller: SellerSettings, result: MirrorResult) -> None:
     market = seller.marketplace_id
     for order_id in mirror.needing_items(ctx.ledger, seller.name, market, limit=100):
         if not _can_call(ctx, "getOrderItems"):
+            return
+        items = ctx.client.orders.get_order_items(order_id)
+        result.count("getOrderItems")
+        mirror.save_items(ctx.ledger, seller.name, market, order_id, items)
+        result.items_read += 1
+
+
+def _prices(ctx: Context, seller: SellerSettings, result: MirrorResult) -> None:
+    market = seller.marketplace_id
+    limiter = ctx.client.limiter
+    for order_id in orderfacts.unpriced_orders(ctx.ledger, seller.name, market, PRICES_PER_PASS):
+        if ctx.stop.is_set() or limiter.available("getOrderItems") < 1.0 + ITEMS_RESERVE:
             return
         items = ctx.client.orders.get_order_items(order_id)
         result.count("getOrderItems")

@@ -4,16 +4,18 @@ checks before sending that read it, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from ledger_db import order, queued_feed, ship, take_in
 from lifecycle_support import World, row
 
 from feeds.spapi.orders import Money, Order
 from processors.batcher import run_batch
+from processors.ledger import orderfacts
 from processors.ledger import orders as mirror
 from processors.ledger.shipmethods import fill_ship_methods
 from processors.ledger.store import Ledger
-from processors.mirror import SYNC_EVERY
+from processors.mirror import ITEMS_RESERVE, SYNC_EVERY
 
 MARKET = "ATVPDKIKX0DER"
 O1, O2 = "111-0000001-0000001", "111-0000002-0000001"
@@ -161,6 +163,37 @@ def _order(last_update: datetime, status: str) -> Order:
         last_update_date=last_update,
         total=Money("10.00", "USD"),
     )
+
+
+def _price_shown(w: World, order_id: str, item: str) -> Decimal | None:
+    with w.ledger.reading() as conn:
+        facts = orderfacts.for_orders(conn, [("acme", order_id)]).get(("acme", order_id))
+    price = None if facts is None else facts.price_of(item)
+    return None if price is None else Decimal(price.amount)
+
+
+def test_the_mirror_reads_the_price_of_a_lines_item_for_the_console(world: World) -> None:
+    world.book.add_order(O1, [(I1, 2)])
+    world.drop("f.csv", [row(O1, I1, "2")])
+    world.intake()
+    world.mirror()
+    amazon = world.book.get(O1)
+    assert amazon is not None
+    assert _price_shown(world, O1, I1) == amazon.items[0].price
+
+
+def test_prices_for_the_console_leave_get_order_items_calls_for_the_checks(
+    world: World,
+) -> None:
+    world.book.add_order(O1, [(I1, 2)])
+    world.drop("f.csv", [row(O1, I1, "2")])
+    world.intake()
+    limiter = world.ctx.client.limiter
+    while limiter.available("getOrderItems") >= 1.0 + ITEMS_RESERVE:
+        limiter.acquire("getOrderItems")  # another step spent the burst
+    world.mirror()
+    assert world.sim.counters.api_calls["getOrderItems"] == 0
+    assert _price_shown(world, O1, I1) is None
 
 
 def test_saving_an_order_again_keeps_one_row_with_amazons_latest_answer(ledger: Ledger) -> None:

@@ -19,11 +19,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, select
 
-from processors.ledger.schema import order_items, orders
+from processors.ledger.schema import lines, order_items, orders
+
+if TYPE_CHECKING:
+    from processors.ledger.base import LedgerBase
 
 _CHUNK = 500
 
@@ -197,3 +200,27 @@ def amounts(prices: Iterable[Money | None]) -> Amounts:
     for p in prices:
         out.add(p)
     return out
+
+
+def unpriced_orders(ledger: LedgerBase, seller: str, marketplace: str, limit: int) -> list[str]:
+    """Orders of the seller's lines whose items (and so their prices) were never read,
+    newest purchase first: the queue shows a line's price from its item, and getOrderItems
+    is the only call that gives it. Walks the orders' purchase-date index and stops after
+    ``limit``."""
+    q = (
+        select(orders.c.order_id)
+        .where(
+            orders.c.seller == seller,
+            orders.c.marketplace_id == marketplace,
+            orders.c.items_as_of.is_(None),
+            exists(
+                select(lines.c.id).where(
+                    lines.c.order_id == orders.c.order_id, lines.c.seller == seller
+                )
+            ),
+        )
+        .order_by(orders.c.purchase_date.desc())
+        .limit(limit)
+    )
+    with ledger.reading() as conn:
+        return list(conn.execute(q).scalars())

@@ -280,6 +280,8 @@ orders = Table(
     _ts("items_as_of", nullable=True),
     Index(None, "seller", "status", "latest_ship_date"),
     Index(None, "order_id", "seller"),  # the console: a page's orders, one order's page
+    # The mirror reads item prices for the newest orders first (orderfacts.unpriced_orders).
+    Index(None, "seller", "marketplace_id", "purchase_date"),
 )
 
 order_items = Table(
