@@ -19,6 +19,7 @@ from config.settings import Settings
 from processors.health_view import health_data, health_lines
 from processors.ledger.corrections import originals_of, request_correction
 from processors.ledger.identity import describe, ledger_simulated, recorded
+from processors.ledger.inboxleases import lease_holders, live_workers
 from processors.ledger.queries import ATTENTION, order_history, queue, status_counts
 from processors.ledger.records import LineRow
 from processors.ledger.store import Ledger
@@ -86,8 +87,43 @@ def status_data(ledger: Ledger, seller: str | None = None) -> dict[str, Any]:
         "feeds_stuck": c.feeds_stuck,
         "last_error": asdict(c.last_error) if c.last_error else None,
         "attention": attention,
+        "workers": _workers(ledger, seller),
         **health_data(ledger),
     }
+
+
+def _workers(ledger: Ledger, seller: str | None) -> dict[str, Any] | None:
+    """Which live worker polls which inbox, where several workers share the ledger
+    (PostgreSQL); None where there is nothing to divide (SQLite: one worker holds all)."""
+    if ledger.is_sqlite:
+        return None
+    holders = lease_holders(ledger)
+    if seller is not None:
+        holders = {s: h for s, h in holders.items() if s == seller}
+    alive = live_workers(ledger)
+    if not alive and not holders:
+        return None
+    return {
+        "alive": alive,
+        "inboxes": {w: sorted(s for s, h in holders.items() if h == w) for w in alive},
+        "without_worker": sorted(s for s, h in holders.items() if h is None),
+    }
+
+
+def _worker_lines(w: dict[str, Any] | None) -> list[str]:
+    if w is None:
+        return []
+    out = [f"workers alive: {len(w['alive'])}"]
+    out += [f"  {name}: {len(w['inboxes'][name])} inbox(es)" for name in w["alive"]]
+    if w["without_worker"]:
+        shown = ", ".join(w["without_worker"][:10])
+        more = len(w["without_worker"]) - 10
+        out.append(
+            f"inboxes no live worker holds: {len(w['without_worker'])} ({shown}"
+            + (f", and {more} more" if more > 0 else "")
+            + "); a live worker takes them at its next lease round"
+        )
+    return out
 
 
 #: What an operator can do about a line waiting for a person, by status.
@@ -113,6 +149,7 @@ def status_text(data: dict[str, Any]) -> str:
     oldest = data["oldest_waiting_since"]
     out.append(f"oldest waiting line: {_plain(oldest) if oldest else 'none'}")
     out.append(f"feeds in flight: {data['feeds_in_flight']}")
+    out += _worker_lines(data.get("workers"))
     if data["feeds_stuck"]:
         out.append(
             f"feeds stuck: {data['feeds_stuck']} (past stuck_after_seconds; still with Amazon, "

@@ -11,6 +11,7 @@ import pytest
 
 from processors.ledger.inboxleases import InboxLeases, lease_holders
 from processors.ledger.store import Ledger
+from processors.operator import status_data, status_text
 
 SELLERS = ["s1", "s2", "s3", "s4", "s5"]
 LEASE = 60.0
@@ -136,3 +137,34 @@ def test_on_sqlite_the_one_worker_holds_every_seller_from_the_start(
 ) -> None:
     a = new_worker()
     assert a.held() == a.keep() == frozenset(SELLERS)
+
+
+@pg
+def test_status_shows_each_live_worker_with_its_inboxes(
+    new_worker: Callable[[], InboxLeases],
+) -> None:
+    a, b = new_worker(), new_worker()
+    for w in (a, b, a, b):
+        w.keep()
+    workers = status_data(a.ledger)["workers"]
+    assert workers["alive"] == sorted([a.worker, b.worker])
+    assert {w: len(s) for w, s in workers["inboxes"].items()} == {
+        a.worker: len(a.held()),
+        b.worker: len(b.held()),
+    }
+    assert workers["without_worker"] == []
+
+
+@pg
+def test_status_names_the_inboxes_no_live_worker_holds(
+    new_worker: Callable[[], InboxLeases],
+) -> None:
+    a, b = new_worker(), new_worker()
+    for w in (a, b, a, b):
+        w.keep()
+    freed = a.held()
+    a.hand_back_all()  # a stops; b has not taken its inboxes yet
+    data = status_data(b.ledger)
+    assert data["workers"]["alive"] == [b.worker]
+    assert data["workers"]["without_worker"] == sorted(freed)
+    assert f"inboxes no live worker holds: {len(freed)}" in status_text(data)

@@ -223,10 +223,23 @@ def lease_holders(ledger: Ledger) -> dict[str, str | None]:
     """seller → the worker holding its lease now (None: free or expired), for tests and
     ``status``."""
     with ledger.reading() as conn:
-        now = datetime.now(UTC)
-        if not ledger.is_sqlite:
-            now = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+        now = _db_now(ledger, conn)
         rows = conn.execute(
             select(inbox_leases.c.seller, inbox_leases.c.holder, inbox_leases.c.expires_at)
         )
         return {s: h if h is not None and e is not None and e > now else None for s, h, e in rows}
+
+
+def live_workers(ledger: Ledger) -> list[str]:
+    """The workers that said they are alive and whose word has not run out, by name."""
+    with ledger.reading() as conn:
+        now = _db_now(ledger, conn)
+        q = select(workers.c.worker).where(workers.c.alive_until > now).order_by(workers.c.worker)
+        return list(conn.execute(q).scalars())
+
+
+def _db_now(ledger: Ledger, conn: Connection) -> datetime:
+    """The clock leases are written with: the database's on PostgreSQL."""
+    if ledger.is_sqlite:
+        return datetime.now(UTC)
+    return conn.execute(text("SELECT clock_timestamp()")).scalar_one()
