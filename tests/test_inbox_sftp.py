@@ -452,13 +452,29 @@ def test_server_restarted_between_polls_inbox_reconnects(
 def test_server_down_is_a_transient_inbox_error_until_it_returns(
     make_inbox: MakeInbox, sshd_server: SshdServer, tmp_path: Path
 ) -> None:
-    box = make_inbox(tmp_path / "in", attempts=2)
+    box = make_inbox(tmp_path / "in", attempts=2, hold_off_seconds=0)
     box.ready()
     sshd_server.stop()
     with pytest.raises(InboxError) as err:
         box.ready()
     assert err.value.transient
     sshd_server.start()
+    assert box.ready() == []
+
+
+def test_a_server_that_failed_every_attempt_is_held_off_then_tried_again(
+    make_inbox: MakeInbox, sshd_server: SshdServer, tmp_path: Path
+) -> None:
+    box = make_inbox(tmp_path / "in", attempts=2, hold_off_seconds=0.5)
+    box.ready()
+    sshd_server.stop()
+    with pytest.raises(InboxError):
+        box.ready()
+    sshd_server.start()
+    with pytest.raises(InboxError, match="not tried again") as err:
+        box.ready()  # back already, but held off: no attempt, no backoff
+    assert err.value.transient
+    time.sleep(0.6)
     assert box.ready() == []
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sshd import SshdServer
 
+from ingest.errors import InboxError
 from ingest.factory import InboxOptions, SftpAuth, SftpLinks, open_inbox, open_outbox
 from ingest.inbox import Inbox, Outbox
 
@@ -65,6 +66,24 @@ def test_a_dropped_shared_connection_is_opened_again_once_for_all(
         inbox.ready()
         outbox.write("status.txt", b"after the drop\n")
     assert _logins(sshd_server) == 2
+    for inbox, outbox in boxes:
+        inbox.close()
+        outbox.close()
+
+
+def test_a_dead_server_costs_its_attempts_once_not_once_per_seller_on_it(
+    sshd_server: SshdServer, tmp_path: Path
+) -> None:
+    boxes = _boxes(sshd_server, tmp_path, SftpLinks(), sellers=4)
+    boxes[0][0].ready()
+    sshd_server.stop()
+    errors: list[str] = []
+    for _, outbox in boxes:  # the report step, going through the sellers one by one
+        with pytest.raises(InboxError) as err:
+            outbox.write("status.txt", b"down\n")
+        errors.append(str(err.value))
+    assert "not tried again" not in errors[0]  # the first paid the attempts
+    assert all("not tried again" in e for e in errors[1:])
     for inbox, outbox in boxes:
         inbox.close()
         outbox.close()
