@@ -121,6 +121,11 @@ class Outbox(Protocol):
         FileNotFoundError when it is not there, UnsafeName for a name with a folder."""
         ...
 
+    def sweep_temps(self, older_than_seconds: float) -> int:
+        """Remove temporary files that writers killed before their rename left behind,
+        once older than ``older_than_seconds``; how many were removed."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import secrets
 import shutil
 import stat
 import threading
@@ -38,11 +37,13 @@ from ingest.names import (
     is_expired_day,
     is_partial_name,
     is_safe_name,
+    is_temp_name,
     make_claim_name,
     name_problem,
     original_name,
     printable_name,
     safe_stand_in,
+    temp_name,
 )
 from ingest.settle import SettleTracker, settle_listing
 
@@ -77,7 +78,7 @@ def atomic_write(folder: Path, name: str, data: bytes) -> Path:
     if not is_safe_name(name):
         raise UnsafeName(name, str(folder))
     final = folder / name
-    tmp = folder / f".{secrets.token_hex(6)}.tmp"
+    tmp = folder / temp_name()
     try:
         with open(tmp, "xb") as fh:
             fh.write(data)
@@ -347,6 +348,15 @@ class LocalOutbox:
         if not is_safe_name(name):
             raise UnsafeName(name, str(self.outbox))
         return (self.outbox / name).read_bytes()
+
+    def sweep_temps(self, older_than_seconds: float) -> int:
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for entry in os.scandir(self.outbox):
+            if is_temp_name(entry.name) and entry.stat().st_mtime < cutoff:
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def close(self) -> None:
         return None

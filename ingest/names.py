@@ -36,6 +36,21 @@ WORK_DIR_NAME = ".shipfeed"
 #: Beside a claim in processing/: how many processes have started taking it in.
 ATTEMPTS_SUFFIX = ".attempts"
 
+#: The hidden name a report is written under before its rename into place. A process
+#: killed in between leaves it behind; outboxes sweep such names once they are old.
+_TEMP_RE = re.compile(r"^\.[0-9a-f]{12}\.tmp$")
+#: A temporary file older than this is a dead writer's: no report takes an hour to write.
+STALE_TEMP_SECONDS = 3600.0
+
+
+def temp_name() -> str:
+    return f".{secrets.token_hex(6)}.tmp"
+
+
+def is_temp_name(name: str) -> bool:
+    return _TEMP_RE.match(name) is not None
+
+
 _CLAIM_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}-(?P<name>.+)$")
 _MAX_NAME_BYTES = 255
 #: The longest seller's name taken in: the claim name adds 26 bytes, its attempts marker

@@ -12,10 +12,10 @@ from __future__ import annotations
 import errno
 import logging
 import posixpath
-import secrets
 import stat
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, date, datetime
@@ -36,11 +36,13 @@ from ingest.names import (
     is_expired_day,
     is_partial_name,
     is_safe_name,
+    is_temp_name,
     make_claim_name,
     name_problem,
     original_name,
     printable_name,
     safe_stand_in,
+    temp_name,
 )
 from ingest.settle import SettleTracker, settle_listing
 from ingest.sftp_conn import SftpConnection
@@ -462,7 +464,7 @@ class SftpInbox:
 def upload(conn: SftpConnection, folder: str, name: str, data: bytes) -> None:
     """Upload under a hidden temporary name, then rename over the final name."""
     final = _safe_join(folder, name)
-    tmp = posixpath.join(folder, f".{secrets.token_hex(6)}.tmp")
+    tmp = posixpath.join(folder, temp_name())
 
     def op(sftp: paramiko.SFTPClient) -> None:
         _mkdirs(sftp, folder)
@@ -506,6 +508,23 @@ class SftpOutbox:
                 return fh.read()
 
         return self.conn.run(op, f"reading {name}")
+
+    def sweep_temps(self, older_than_seconds: float) -> int:
+        """As the local outbox; the age is the server's mtime against our clock, which
+        an hour's margin makes safe from ordinary clock skew."""
+        cutoff = time.time() - older_than_seconds
+        folder = self.outbox
+
+        def op(sftp: paramiko.SFTPClient) -> int:
+            removed = 0
+            for a in sftp.listdir_attr(folder):
+                if is_temp_name(a.filename) and (a.st_mtime or 0) < cutoff:
+                    with suppress(FileNotFoundError):
+                        sftp.remove(posixpath.join(folder, a.filename))
+                    removed += 1
+            return removed
+
+        return self.conn.run(op, "sweeping temporary files")
 
     def close(self) -> None:
         self.conn.close()

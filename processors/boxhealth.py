@@ -45,6 +45,9 @@ class RecordedOutbox:
     def read(self, name: str) -> bytes:
         return self.outbox.read(name)
 
+    def sweep_temps(self, older_than_seconds: float) -> int:
+        return self.outbox.sweep_temps(older_than_seconds)
+
     def close(self) -> None:
         self.outbox.close()
 

@@ -47,7 +47,7 @@ from ingest.factory import (
     open_outbox,
 )
 from ingest.inbox import Inbox, Outbox
-from ingest.names import NameFilter
+from ingest.names import STALE_TEMP_SECONDS, NameFilter
 from processors import logs
 from processors.accounts import Account, AccountClients, plan_accounts
 from processors.alerts import Destination, destinations, send_alerts
@@ -498,6 +498,9 @@ class Service:
             removed = self._step("purge", functools.partial(s.inbox.purge_archive, days))
             if removed:
                 logs.event("archive_purged", seller=s.seller.name, days_removed=removed)
+            swept = self._step("purge", functools.partial(s.outbox.sweep_temps, STALE_TEMP_SECONDS))
+            if swept:
+                logs.event("outbox_temps_removed", seller=s.seller.name, files=swept)
 
     def alert(self) -> None:
         """Tell people what went wrong (processors/alerts.py): a digest per interval."""

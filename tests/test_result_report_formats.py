@@ -184,6 +184,9 @@ class FailingOnce:
     def read(self, name: str) -> bytes:
         return bytes(self.outbox.read(name))
 
+    def sweep_temps(self, older_than_seconds: float) -> int:
+        return int(self.outbox.sweep_temps(older_than_seconds))
+
     def close(self) -> None:
         self.outbox.close()
 
