@@ -17,17 +17,18 @@ what it would say changes, so sellers' sync tools do not see a new file every mi
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from config.settings import SellerSettings
-from feeds.errors import FileRejected
+from feeds.errors import FileRejected, Stopping
 from ingest.inbox import Inbox, Outbox
 from ingest.readers import open_reader
 from processors import logs
@@ -60,6 +61,7 @@ RECHECK_MARGIN = timedelta(seconds=60)
 STATUS_TXT, STATUS_JSON = "status.txt", "status.json"
 ATTENTION_LIMIT = 500  # orders listed on the status note; the CLI shows the rest
 _GOOD = {"confirmed", "duplicate", "superseded"}
+_T = TypeVar("_T")
 
 
 def result_report_names(input_name: str) -> tuple[str, str, str]:
@@ -151,19 +153,27 @@ class ReportWriter:
 
     def write_finished(self) -> list[str]:
         """Reports for every finished file of our sellers, and again for every reported
-        file whose lines changed since; returns the names written (the first of each)."""
+        file whose lines changed since; returns the names written (the first of each).
+
+        A seller whose outbox or archive fails (an SFTP server down) is left for this
+        round after its first failure, and the other sellers' reports are written: one
+        dead server costs only its own sellers' reports. The first failure is raised once
+        every other seller is done, so the step still shows failing until it passes.
+        """
         written: list[str] = []
+        failed = _SellerFailures()
         for f in files_to_report(self.ledger):
-            name = self._write(f, updated=False)
+            name = failed.attempt(f.seller, functools.partial(self._write, f, updated=False))
             if name is not None:
                 written.append(name)
         # Moved on only once every changed file is written: an outbox that fails half way
         # (an SFTP server down) leaves the rest to be found again next round.
         seen = self.ledger.clock() - RECHECK_MARGIN
         for f in files_to_report_again(self.ledger, self._changes_seen):
-            name = self._write(f, updated=True)
+            name = failed.attempt(f.seller, functools.partial(self._write, f, updated=True))
             if name is not None:
                 written.append(name)
+        failed.raise_first()
         self._changes_seen = seen
         return written
 
@@ -259,14 +269,48 @@ class ReportWriter:
         return Rendered(files, counts, note)
 
     def write_status_notes(self) -> None:
+        """Each seller's status note, when what it says changed; a failing outbox does not
+        hold up the others' (its first failure is raised after them, as above)."""
+        failed = _SellerFailures()
         for seller, outbox in self.outboxes.items():
-            note = status_note(self.ledger, seller, simulated=self.simulated)
-            key = json.dumps({k: v for k, v in note.items() if k != "updated_at"}, default=str)
-            if self._last_note.get(seller) == key:
-                continue
-            outbox.write(STATUS_JSON, (json.dumps(note, indent=1, default=str) + "\n").encode())
-            outbox.write(STATUS_TXT, status_text(note).encode("utf-8"))
-            self._last_note[seller] = key
+            failed.attempt(seller, functools.partial(self._write_status_note, seller, outbox))
+        failed.raise_first()
+
+    def _write_status_note(self, seller: str, outbox: Outbox) -> None:
+        note = status_note(self.ledger, seller, simulated=self.simulated)
+        key = json.dumps({k: v for k, v in note.items() if k != "updated_at"}, default=str)
+        if self._last_note.get(seller) == key:
+            return
+        outbox.write(STATUS_JSON, (json.dumps(note, indent=1, default=str) + "\n").encode())
+        outbox.write(STATUS_TXT, status_text(note).encode("utf-8"))
+        self._last_note[seller] = key
+
+
+class _SellerFailures:
+    """The sellers whose writes failed in one round, and the first failure of each.
+
+    A stop (SIGTERM) is never held back: it ends the round at once.
+    """
+
+    def __init__(self) -> None:
+        self.errors: dict[str, Exception] = {}
+
+    def attempt(self, seller: str, fn: Callable[[], _T]) -> _T | None:
+        """``fn()``, unless this seller already failed this round (then None)."""
+        if seller in self.errors:
+            return None
+        try:
+            return fn()
+        except Stopping:
+            raise
+        except Exception as exc:
+            log.warning("%s: reports not written this round: %s", seller, exc)
+            self.errors[seller] = exc
+            return None
+
+    def raise_first(self) -> None:
+        if self.errors:
+            raise next(iter(self.errors.values()))
 
 
 def status_note(ledger: Ledger, seller: str, *, simulated: bool) -> dict[str, Any]:

@@ -1,0 +1,68 @@
+"""One seller's dead SFTP server holds up only that seller's result reports and status
+note, not every seller's.
+
+Found by the chaos test (tests/test_chaos.py): with the sshd of ten sellers stopped for a
+minute, the twenty sellers on local folders got no result report for that whole minute
+either, though Amazon had confirmed their lines. The report step wrote the finished files
+in ledger order and stopped at the first one whose outbox failed, and the SFTP sellers'
+files came first; the status notes likewise stopped at the first SFTP seller.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ledger_db import order, sent_feed, ship, take_in
+from sshd import SshdServer
+
+from feeds.errors import TransientError
+from ingest.factory import InboxOptions, SftpAuth, open_outbox
+from processors.ledger.queries import files_to_report
+from processors.ledger.store import Ledger
+from processors.results import ReportWriter
+
+pytestmark = pytest.mark.sftp
+
+
+def _finished(ledger: Ledger, seller: str, n: int) -> None:
+    """A file of one line that Amazon confirmed: its result report is due."""
+    take_in(ledger, [ship(2, order(n))], name=f"{seller}.csv", seller=seller)
+    feed_id, _ = sent_feed(ledger, seller)
+    ledger.complete_feed(feed_id, {}, others=("confirmed", None, None))
+
+
+def test_a_dead_sftp_outbox_does_not_hold_up_the_other_sellers_reports(
+    ledger: Ledger, sshd_server: SshdServer, tmp_path: Path
+) -> None:
+    remote, local = tmp_path / "remote-out", tmp_path / "local-out"
+    remote.mkdir()
+    options = InboxOptions(known_hosts=str(sshd_server.write_known_hosts(tmp_path / "kh")))
+    down = open_outbox(
+        f"sftp://root@{sshd_server.host}:{sshd_server.port}{remote}",
+        options=options,
+        auth=SftpAuth(private_key_path=str(sshd_server.user_key)),
+    )
+    writer = ReportWriter(ledger, {"down": down, "up": open_outbox(str(local))}, simulated=True)
+    _finished(ledger, "down", 1)  # first in the ledger's order, as in the chaos run
+    _finished(ledger, "up", 2)
+    try:
+        sshd_server.stop()
+        with pytest.raises(TransientError):  # the step still says it failed
+            writer.write_finished()
+        report = json.loads((local / "up.csv.result.json").read_text())
+        assert [r["status"] for r in report["rows"]] == ["confirmed"]
+        assert [f.seller for f in files_to_report(ledger)] == ["down"]  # tried next round
+        with pytest.raises(TransientError):
+            writer.write_status_notes()
+        assert json.loads((local / "status.json").read_text())["seller"] == "up"
+
+        sshd_server.start()
+        writer.write_finished()
+        writer.write_status_notes()
+    finally:
+        down.close()
+    assert files_to_report(ledger) == []
+    assert (remote / "down.csv.result.json").exists()
+    assert json.loads((remote / "status.json").read_text())["seller"] == "down"
