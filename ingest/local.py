@@ -41,6 +41,7 @@ from ingest.names import (
     make_claim_name,
     name_problem,
     original_name,
+    orphan_markers,
     printable_name,
     safe_stand_in,
     temp_name,
@@ -218,9 +219,13 @@ class LocalInbox:
         return ClaimedFile(file.name, claim_name, st.st_size)
 
     def claimed(self) -> list[ClaimedFile]:
+        """The claims in processing/ (left by a process that stopped, or under way in
+        another worker); attempts markers whose claim has moved on are removed."""
         found: list[ClaimedFile] = []
+        listed: list[str] = []
         with os.scandir(self.processing) as it:
             for entry in it:
+                listed.append(entry.name)
                 name = original_name(entry.name)
                 if name is None or not is_safe_name(entry.name):
                     continue
@@ -230,6 +235,9 @@ class LocalInbox:
                     continue
                 if stat.S_ISREG(st.st_mode):
                     found.append(ClaimedFile(name, entry.name, st.st_size))
+        for marker in orphan_markers(listed):
+            (self.processing / marker).unlink(missing_ok=True)
+            log.info("removed %s: its file left processing/ already", marker)
         return sorted(found, key=lambda c: c.claim_name)
 
     # -- reading and moving on -----------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from fnmatch import fnmatchcase
@@ -134,6 +135,25 @@ def safe_stand_in(name: str) -> str:
 def attempts_name(claim_name: str) -> str:
     """The hidden marker beside a claim that counts the processes that started it."""
     return f".{claim_name}{ATTEMPTS_SUFFIX}"
+
+
+def orphan_markers(names: Iterable[str]) -> list[str]:
+    """The attempts markers in a processing/ listing whose claim is no longer there.
+
+    A claim leaves processing/ (archived or quarantined) before its marker is removed, so
+    a process killed between the two leaves the marker behind for good. Safe to remove:
+    a marker is only ever written once its claim is in processing/, so one without it
+    belongs to a file that has moved on.
+    """
+    listed = list(names)
+    present = set(listed)
+    found = []
+    for name in listed:
+        if name.startswith(".") and name.endswith(ATTEMPTS_SUFFIX):
+            claim = name[1 : -len(ATTEMPTS_SUFFIX)]
+            if original_name(claim) is not None and claim not in present:
+                found.append(name)
+    return found
 
 
 def is_partial_name(name: str) -> bool:

@@ -40,6 +40,7 @@ from ingest.names import (
     make_claim_name,
     name_problem,
     original_name,
+    orphan_markers,
     printable_name,
     safe_stand_in,
     temp_name,
@@ -261,15 +262,32 @@ class SftpInbox:
         return claimed
 
     def claimed(self) -> list[ClaimedFile]:
+        """The claims in processing/ (left by a process that stopped, or under way in
+        another worker); attempts markers whose claim has moved on are removed."""
+
         def op(sftp: paramiko.SFTPClient) -> list[paramiko.SFTPAttributes]:
             self._ensure_dirs(sftp)
             return sftp.listdir_attr(self.processing)
 
         found = []
-        for a in self.conn.run(op, "listing processing/"):
+        listing = self.conn.run(op, "listing processing/")
+        for a in listing:
             name = original_name(a.filename)
             if name and is_safe_name(a.filename) and stat.S_ISREG(a.st_mode or 0):
                 found.append(ClaimedFile(name, a.filename, a.st_size or 0))
+        orphans = [m for m in orphan_markers(a.filename for a in listing) if is_safe_name(m)]
+        if orphans:
+
+            def remove(sftp: paramiko.SFTPClient) -> None:
+                for marker in orphans:
+                    try:
+                        sftp.remove(posixpath.join(self.processing, marker))
+                    except OSError as exc:
+                        if not _is_missing(exc):
+                            raise
+
+            self.conn.run(remove, "removing attempts markers left behind")
+            log.info("removed %s: their files left processing/ already", ", ".join(orphans))
         return sorted(found, key=lambda c: c.claim_name)
 
     # -- reading and moving on -----------------------------------------------------

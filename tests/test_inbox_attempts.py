@@ -71,3 +71,33 @@ def test_the_count_goes_with_the_file(new_process: NewProcess, tmp_path: Path) -
     processing = tmp_path / "in" / ".shipfeed" / "processing"
     assert list(processing.iterdir()) == []
     box.close()
+
+
+def test_a_marker_left_by_a_process_killed_after_archiving_is_removed(
+    new_process: NewProcess, tmp_path: Path
+) -> None:
+    """Archiving moves the claim out of processing/ first and removes its marker after: a
+    process killed between the two (the chaos test met it: SIGKILL right after the SFTP
+    rename) left the marker in processing/ for good. The next listing removes it, and
+    leaves the markers of claims still there alone."""
+    box = new_process()
+    done = claim(box)
+    box.start_attempt(done)
+    processing = tmp_path / "in" / ".shipfeed" / "processing"
+    marker = processing / f".{done.claim_name}.attempts"
+    kept = marker.read_bytes()
+    box.archive(done)
+    marker.write_bytes(kept)  # as if killed between the move and the marker's removal
+    (tmp_path / "in" / "b.csv").write_text("Order ID\n2\n")
+    waiting = claim(box)
+    box.start_attempt(waiting)
+
+    again = new_process()
+    assert [c.claim_name for c in again.claimed()] == [waiting.claim_name]
+    assert {p.name for p in processing.iterdir()} == {
+        waiting.claim_name,
+        f".{waiting.claim_name}.attempts",
+    }
+    assert again.start_attempt(waiting) == 1  # the live claim's count is untouched
+    again.close()
+    box.close()
