@@ -62,6 +62,7 @@ class Seller:
     inbox: Path  # where its files lie on disk (for an SFTP seller: on the sshd's host)
     outbox: Path
     files: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # name -> items
+    contents: dict[str, str] = field(default_factory=dict)  # name -> the file's text
 
     @property
     def name(self) -> str:
@@ -114,13 +115,10 @@ def plan_files(sellers: list[Seller], seed: int) -> dict[tuple[str, str], str]:
             first += len(lines)
             name = f"{s.name}-{index:02d}.csv"
             s.files[name] = [(ln.split(",")[0], ln.split(",")[1]) for ln in lines]
-            _contents[(s.name, name)] = HEADER + "".join(lines)
+            s.contents[name] = HEADER + "".join(lines)
             for key in s.files[name]:
                 owner[key] = s.name
     return owner
-
-
-_contents: dict[tuple[str, str], str] = {}
 
 
 def drop_files(sellers: list[Seller], indexes: range) -> int:
@@ -131,7 +129,7 @@ def drop_files(sellers: list[Seller], indexes: range) -> int:
         for index in indexes:
             name = f"{s.name}-{index:02d}.csv"
             tmp = s.inbox / f".{name}.part"
-            tmp.write_text(_contents[(s.name, name)], encoding="utf-8", newline="")
+            tmp.write_text(s.contents[name], encoding="utf-8", newline="")
             tmp.rename(s.inbox / name)
             n += 1
     return n
