@@ -26,7 +26,14 @@ from ingest.inbox import Inbox, Outbox
 from ingest.local import LocalInbox, LocalOutbox
 from ingest.names import NameFilter
 from ingest.sftp import SftpInbox, SftpOutbox
-from ingest.sftp_conn import SftpAuth, SftpConnection, SftpLinks, SftpLocation, SftpOptions
+from ingest.sftp_conn import (
+    HOLD_OFF_SECONDS,
+    SftpAuth,
+    SftpConnection,
+    SftpLinks,
+    SftpLocation,
+    SftpOptions,
+)
 
 __all__ = ["InboxOptions", "SftpAuth", "SftpLinks", "is_sftp", "open_inbox", "open_outbox"]
 
@@ -47,6 +54,9 @@ class InboxOptions:
     known_hosts: str | None = None
     trust_on_first_use: bool = False
     watch: bool = True  # local only: watchdog events as well as rescans
+    # SFTP only: how long a server that failed every attempt is not tried again
+    # (SftpOptions.hold_off_seconds).
+    hold_off_seconds: float = HOLD_OFF_SECONDS
 
 
 def is_sftp(location: str) -> bool:
@@ -64,7 +74,11 @@ def _connection(
     return SftpConnection(
         SftpLocation.parse(location),
         auth,
-        SftpOptions(known_hosts=options.known_hosts, trust_on_first_use=options.trust_on_first_use),
+        SftpOptions(
+            known_hosts=options.known_hosts,
+            trust_on_first_use=options.trust_on_first_use,
+            hold_off_seconds=options.hold_off_seconds,
+        ),
         links,
     )
 

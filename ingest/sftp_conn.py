@@ -78,6 +78,10 @@ class SftpAuth:
     private_key_passphrase: str | None = field(default=None, repr=False)
 
 
+#: SftpOptions.hold_off_seconds' default.
+HOLD_OFF_SECONDS = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class SftpOptions:
     known_hosts: str | None = None
@@ -97,7 +101,7 @@ class SftpOptions:
     # long instead of each paying the attempts' backoff (about 1.6 s): the steps that go
     # through sellers one by one (reports, status notes, purges) then lose that time once
     # per server, not once per seller on it.
-    hold_off_seconds: float = 10.0
+    hold_off_seconds: float = HOLD_OFF_SECONDS
 
 
 def _is_connection_error(exc: BaseException) -> bool:

@@ -11,6 +11,7 @@ files came first; the status notes likewise stopped at the first SFTP seller.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,9 @@ def test_a_dead_sftp_outbox_does_not_hold_up_the_other_sellers_reports(
 ) -> None:
     remote, local = tmp_path / "remote-out", tmp_path / "local-out"
     remote.mkdir()
-    options = InboxOptions(known_hosts=str(sshd_server.write_known_hosts(tmp_path / "kh")))
+    options = InboxOptions(
+        known_hosts=str(sshd_server.write_known_hosts(tmp_path / "kh")), hold_off_seconds=0.5
+    )
     down = open_outbox(
         f"sftp://root@{sshd_server.host}:{sshd_server.port}{remote}",
         options=options,
@@ -59,6 +62,7 @@ def test_a_dead_sftp_outbox_does_not_hold_up_the_other_sellers_reports(
         assert json.loads((local / "status.json").read_text())["seller"] == "up"
 
         sshd_server.start()
+        time.sleep(0.6)  # the dead server's hold-off (ingest/sftp_conn.py) ends
         writer.write_finished()
         writer.write_status_notes()
     finally:
