@@ -140,9 +140,16 @@ class ReportWriter:
         *,
         simulated: bool,
         sources: Mapping[str, ArchiveSource] | None = None,
+        owns: Callable[[str], bool] = lambda _seller: True,
     ):
         self.ledger = ledger
         self.outboxes = outboxes
+        # The sellers this worker writes for now: those whose inbox lease it holds, so
+        # that several workers on one ledger do not each upload every report
+        # (processors/leasekeeper.py). A file whose seller changed hands is written by
+        # the new holder, which looks at every file again when it gains a seller.
+        self.owns = owns
+        self._owned: frozenset[str] = frozenset()
         self.simulated = simulated
         self.sources: Mapping[str, ArchiveSource] = sources or {}
         self.any_not_confirmed = False  # some reported line ended other than confirmed
@@ -162,14 +169,23 @@ class ReportWriter:
         """
         written: list[str] = []
         failed = _SellerFailures()
+        owned = frozenset(s for s in self.outboxes if self.owns(s))
+        # A seller just taken over: its changes before now were the old holder's to write,
+        # which may have died first, so look at every file again.
+        since = self._changes_seen if owned <= self._owned else None
+        self._owned = owned
         for f in files_to_report(self.ledger):
+            if f.seller not in owned:
+                continue
             name = failed.attempt(f.seller, functools.partial(self._write, f, updated=False))
             if name is not None:
                 written.append(name)
         # Moved on only once every changed file is written: an outbox that fails half way
         # (an SFTP server down) leaves the rest to be found again next round.
         seen = self.ledger.clock() - RECHECK_MARGIN
-        for f in files_to_report_again(self.ledger, self._changes_seen):
+        for f in files_to_report_again(self.ledger, since):
+            if f.seller not in owned:
+                continue
             name = failed.attempt(f.seller, functools.partial(self._write, f, updated=True))
             if name is not None:
                 written.append(name)
@@ -273,6 +289,8 @@ class ReportWriter:
         hold up the others' (its first failure is raised after them, as above)."""
         failed = _SellerFailures()
         for seller, outbox in self.outboxes.items():
+            if not self.owns(seller):
+                continue
             failed.attempt(seller, functools.partial(self._write_status_note, seller, outbox))
         failed.raise_first()
 

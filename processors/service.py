@@ -172,6 +172,7 @@ class Service:
             {s.seller.name: s.outbox for s in sellers},
             simulated=simulator is not None,
             sources={s.seller.name: ArchiveSource(s.inbox, s.seller) for s in sellers},
+            owns=lambda seller: seller in self.leases.leases.held(),
         )
         self.intake_results: list[IntakeResult] = []
         # Which sellers this worker polls (all of them on SQLite; its share on PostgreSQL),
