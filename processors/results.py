@@ -21,6 +21,7 @@ import functools
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -29,9 +30,11 @@ from typing import Any, TypeVar
 
 from config.settings import SellerSettings
 from feeds.errors import FileRejected, Stopping
+from ingest.errors import InboxError
 from ingest.inbox import Inbox, Outbox
 from ingest.readers import open_reader
 from processors import logs
+from processors.inboxpool import SellerPool
 from processors.intake import file_sha256
 from processors.ledger.queries import (
     ATTENTION,
@@ -141,9 +144,19 @@ class ReportWriter:
         simulated: bool,
         sources: Mapping[str, ArchiveSource] | None = None,
         owns: Callable[[str], bool] = lambda _seller: True,
+        pool: SellerPool | None = None,
+        timeout: float = 120.0,
+        stop: threading.Event | None = None,
     ):
         self.ledger = ledger
         self.outboxes = outboxes
+        # With a pool, each seller's writes run side by side and a round waits for a
+        # seller at most ``timeout`` seconds: a server that never answers (connect
+        # timeouts times the attempts: over a minute) costs only its own sellers'
+        # reports. Without one (tools, tests), one seller after another.
+        self.pool = pool
+        self.timeout = timeout
+        self.stop = stop
         # The sellers this worker writes for now: those whose inbox lease it holds, so
         # that several workers on one ledger do not each upload every report
         # (processors/leasekeeper.py). A file whose seller changed hands is written by
@@ -160,38 +173,74 @@ class ReportWriter:
 
     def write_finished(self) -> list[str]:
         """Reports for every finished file of our sellers, and again for every reported
-        file whose lines changed since; returns the names written (the first of each).
+        file whose lines changed since; returns the names written (the first of each),
+        in the files' order.
 
         A seller whose outbox or archive fails (an SFTP server down) is left for this
         round after its first failure, and the other sellers' reports are written: one
         dead server costs only its own sellers' reports. The first failure is raised once
         every other seller is done, so the step still shows failing until it passes.
         """
-        written: list[str] = []
-        failed = _SellerFailures()
         owned = frozenset(s for s in self.outboxes if self.owns(s))
         # A seller just taken over: its changes before now were the old holder's to write,
         # which may have died first, so look at every file again.
         since = self._changes_seen if owned <= self._owned else None
         self._owned = owned
+        due: dict[str, list[tuple[FileRecord, bool]]] = {}
         for f in files_to_report(self.ledger):
-            if f.seller not in owned:
-                continue
-            name = failed.attempt(f.seller, functools.partial(self._write, f, updated=False))
-            if name is not None:
-                written.append(name)
+            if f.seller in owned:
+                due.setdefault(f.seller, []).append((f, False))
         # Moved on only once every changed file is written: an outbox that fails half way
         # (an SFTP server down) leaves the rest to be found again next round.
         seen = self.ledger.clock() - RECHECK_MARGIN
         for f in files_to_report_again(self.ledger, since):
-            if f.seller not in owned:
-                continue
-            name = failed.attempt(f.seller, functools.partial(self._write, f, updated=True))
-            if name is not None:
-                written.append(name)
-        failed.raise_first()
+            if f.seller in owned:
+                due.setdefault(f.seller, []).append((f, True))
+        written = self._each_seller(
+            {seller: functools.partial(self._write_all, files) for seller, files in due.items()}
+        )
         self._changes_seen = seen
-        return written
+        return [name for _, name in sorted(n for names in written.values() for n in names)]
+
+    def _write_all(self, files: list[tuple[FileRecord, bool]]) -> list[tuple[int, str]]:
+        """One seller's due reports, in order; its first failure ends them for this round."""
+        out = []
+        for f, updated in files:
+            name = self._write(f, updated=updated)
+            if name is not None:
+                out.append((f.id, name))
+        return out
+
+    def _each_seller(self, calls: Mapping[str, Callable[[], _T]]) -> dict[str, _T]:
+        """Each seller's call: side by side on the pool if there is one, else in turn.
+        Raises the first seller's failure, or that a seller ran late, once the others
+        are done."""
+        failed = _SellerFailures()
+        results: dict[str, _T] = {}
+
+        def call(seller: str, fn: Callable[[], _T]) -> None:
+            result = failed.attempt(seller, fn)
+            if result is not None:
+                results[seller] = result
+
+        if self.pool is None:
+            for seller, fn in calls.items():
+                call(seller, fn)
+            failed.raise_first()
+            return results
+        done = self.pool.run(
+            {seller: functools.partial(call, seller, fn) for seller, fn in calls.items()},
+            self.timeout,
+            self.stop,
+        )
+        failed.raise_first()
+        late = sorted({*done.late, *done.still_running})
+        if late:
+            raise InboxError(
+                f"outbox of {', '.join(late)} did not answer within {self.timeout:.0f} s",
+                hint="its reports are written once it answers; the other sellers' are written",
+            )
+        return results
 
     def _write(self, f: FileRecord, *, updated: bool) -> str | None:
         outbox = self.outboxes.get(f.seller)
@@ -287,12 +336,13 @@ class ReportWriter:
     def write_status_notes(self) -> None:
         """Each seller's status note, when what it says changed; a failing outbox does not
         hold up the others' (its first failure is raised after them, as above)."""
-        failed = _SellerFailures()
-        for seller, outbox in self.outboxes.items():
-            if not self.owns(seller):
-                continue
-            failed.attempt(seller, functools.partial(self._write_status_note, seller, outbox))
-        failed.raise_first()
+        self._each_seller(
+            {
+                seller: functools.partial(self._write_status_note, seller, outbox)
+                for seller, outbox in self.outboxes.items()
+                if self.owns(seller)
+            }
+        )
 
     def _write_status_note(self, seller: str, outbox: Outbox) -> None:
         note = status_note(self.ledger, seller, simulated=self.simulated)

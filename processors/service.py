@@ -167,17 +167,23 @@ class Service:
             accounts=accounts,
         )
         self.steps = StepRunner(ledger, redact)
+        svc = settings.service
+        # Reports go to the outboxes side by side too: one dead server must not hold up
+        # the other sellers' reports (processors/results.py).
+        self.outbox_pool = SellerPool(svc.inbox_pool_size, name="outbox")
         self.reports = ReportWriter(
             ledger,
             {s.seller.name: s.outbox for s in sellers},
             simulated=simulator is not None,
             sources={s.seller.name: ArchiveSource(s.inbox, s.seller) for s in sellers},
             owns=lambda seller: seller in self.leases.leases.held(),
+            pool=self.outbox_pool,
+            timeout=svc.inbox_timeout_seconds,
+            stop=self.halt,
         )
         self.intake_results: list[IntakeResult] = []
         # Which sellers this worker polls (all of them on SQLite; its share on PostgreSQL),
         # and the threads that poll them side by side.
-        svc = settings.service
         self.leases = LeaseKeeper(
             InboxLeases(ledger, [s.seller.name for s in sellers], svc.inbox_lease_seconds)
         ).start()
@@ -313,6 +319,7 @@ class Service:
             _quietly(self.web.stop)
         _quietly(self.leases.stop)
         self.pool.close()
+        self.outbox_pool.close()
         for s in self.sellers:
             for closer in (s.inbox.close, s.outbox.close):
                 _quietly(closer)
