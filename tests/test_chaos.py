@@ -23,10 +23,10 @@ getFeedDocument (one per finished feed) a burst of 10, then one per 45 s. Thirty
 with two waves of files, and restarted workers that batch at once, took 56-70 feeds of
 1-700 lines in seven runs (9-15 per account). On two accounts that would be about 35 per
 account, some 40 minutes of createFeed waits. Five accounts of six sellers stay within
-createFeed's burst and go past getFeedDocument's, so the three workers must share that
-bucket (an account fetching more reports than the burst is asserted). That refill sets
-the run's length: the account with the most feeds needs (feeds - 10) x 45 s past its
-burst, so a run settles 200-310 s after the workers start. Feed and call counts per
+createFeed's burst and often go past getFeedDocument's, which the three workers share
+(the buckets are asserted to be the ledger's shared ones). That refill sets the run's
+length: the account with the most feeds needs (feeds - 10) x 45 s past its burst, so a
+run settles 170-310 s after the workers start. Feed and call counts per
 account are printed.
 """
 
@@ -61,8 +61,7 @@ from sqlalchemy import func, select
 from sshd import SshdServer
 
 from feeds.simulator import OrderBook, Simulator, start_simulator
-from feeds.simulator.faults import RATE_LIMITS
-from processors.ledger.schema import feeds, lines
+from processors.ledger.schema import feeds, lines, rate_limits
 from processors.ledger.store import Ledger
 
 pytestmark = [pytest.mark.postgres, pytest.mark.sftp, pytest.mark.timeout(900)]
@@ -103,6 +102,13 @@ def _ledger_counts(url: str) -> tuple[Counter[str], Counter[str]]:
         by_status = conn.execute(select(lines.c.status, func.count()).group_by(lines.c.status))
         by_state = conn.execute(select(feeds.c.state, func.count()).group_by(feeds.c.state))
         return Counter({s: int(n) for s, n in by_status}), Counter({s: int(n) for s, n in by_state})
+
+
+def _shared_buckets(url: str) -> set[tuple[str, str]]:
+    """The (account, operation) buckets the workers kept in the ledger."""
+    with Ledger.open(url) as ledger, ledger.reading() as conn:
+        q = select(rate_limits.c.account, rate_limits.c.operation)
+        return {(a, op) for a, op in conn.execute(q)}
 
 
 def _confirmed(url: str) -> int:
@@ -152,6 +158,7 @@ def test_thirty_sellers_three_workers_kills_and_an_sftp_outage_lose_and_double_n
             fleet = Fleet(settings, tmp_path, environment(secrets))
             timeline = _run(url, sim, sshd, sellers, fleet, rng)
             statuses, feed_states = _ledger_counts(url)
+            shared = _shared_buckets(url)
     finally:
         sim.stop()
     _print_summary(timeline, sim, statuses, feed_states)
@@ -175,11 +182,14 @@ def test_thirty_sellers_three_workers_kills_and_an_sftp_outage_lose_and_double_n
     assert dict(sim.counters.over_limit) == {}, sim.counters.over_limit
     assert dict(sim.counters.throttled) == {}, sim.counters.throttled
     assert {a for a, _ in sim.counters.account_calls} == {a.merchant for a in ACCOUNTS}
-    # ... and a limit was pressed: an account fetched more processing reports than
-    # getFeedDocument's burst within minutes, so the workers waited on a bucket they share.
-    burst = RATE_LIMITS["getFeedDocument"][1]
-    reports = {a: n for (a, op), n in sim.counters.account_calls.items() if op == "getFeedDocument"}
-    assert max(reports.values()) > burst, reports
+    # ... kept by buckets the three workers share: each account's in the ledger, one per
+    # operation, whichever worker called. (Whether a run presses a limit depends on how
+    # its kills cut the batches into feeds: 7-15 feeds per account were seen. The
+    # limit held under pressure is tests/test_accounts_workers.py's, where per-worker
+    # buckets went past it.)
+    for account in ACCOUNTS:
+        for operation in ("createFeed", "createFeedDocument", "getFeedDocument"):
+            assert (f"{account.name}@{account.region}", operation) in shared, sorted(shared)
     # No seller's data in another seller's outbox.
     foreign = {s.name: f for s in sellers if (f := foreign_orders(s))}
     assert foreign == {}, foreign
