@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from feeds.carriers import CARRIER_CODES, OTHER_CODES
+from feeds.carriers import OTHER_CODES
 from feeds.model import FIELDS, LineError, LineWarning, RowChunk
 from feeds.packages import DigestIndex, Row
 from feeds.rules import (
@@ -38,7 +38,7 @@ from feeds.rules import (
     _text_problem,
     validate_rows,
 )
-from feeds.xmlfeed import xml_date
+from feeds.xmlfeed import _carrier_data, xml_date
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -409,39 +409,69 @@ def fold_duplicates(
     return accepted.filter(pl.Series(~repeated)), pairs
 
 
+#: A message's text after its MessageID and before its order id; the rest is per package.
+_OPEN = "<OrderFulfillment><AmazonOrderID>"
+_ITEM_OPEN = "<Item><AmazonOrderItemCode>"
+_CLOSE = "</OrderFulfillment></Message>\n"
+#: What decides the text between a message's order id and its items, except the tracking
+#: number: few distinct values in a file, so each is rendered once, in Python, by the row
+#: path's own code (feeds.xmlfeed._carrier_data, escaping included).
+_COMBO_KEY = ("date_xml", "carrier_code", "carrier_name", "ship_method", "has_tracking")
+
+
 @dataclass
 class ChunkPackages:
-    """A chunk's packages in message order, as one XML fragment per accepted line.
+    """A chunk's packages in message order, one row per accepted line, rendered when written.
 
-    A package's lines are contiguous in ``rows`` (ordered by the package's first line,
-    then by line); its first fragment opens the message up to its items, every fragment
-    carries its line's Item, the last closes the message. ``starts[k]`` is the row where
-    package k begins. Joining fragments gives the messages without their MessageIDs.
+    A package's lines are contiguous in ``rows`` (ordered by the package's first line, then
+    by line). A line's text is one flat concatenation of columns, and null columns drop
+    out: the package's first line carries the order id, its ``combo`` (an index into
+    ``mids`` and ``closes``: date, carrier and ship method as XML) and the tracking number;
+    every line with an item carries the item id and a ``tail`` (an index into ``tails``:
+    the item's quantity, and the message's end on the last line); a package that names one
+    item on several lines (rare) is rendered whole in Python into ``override`` on its first
+    line. ``starts[k]`` is the row where package k begins; ``sizes[k]`` is the UTF-8 length
+    of its message after the MessageID, counted from the pieces' lengths without rendering.
     """
 
-    rows: pl.DataFrame  # columns: xml (str), first (bool)
+    rows: pl.DataFrame
     starts: npt.NDArray[np.int64]
+    sizes: npt.NDArray[np.int64]
+    mids: pl.Series
+    closes: pl.Series
+    tails: pl.Series
 
     def __len__(self) -> int:
         return len(self.starts)
 
     def body_bytes(self) -> npt.NDArray[np.int64]:
         """UTF-8 length of each package's message after its MessageID."""
-        if not len(self.starts):
-            return np.empty(0, dtype=np.int64)
-        sizes = self.rows["xml"].str.len_bytes().cast(pl.Int64).to_numpy()
-        return np.add.reduceat(sizes, self.starts)
+        return self.sizes
 
     def render(self, start: int, stop: int, first_id: int, out: BinaryIO) -> None:
         """Write packages start..stop-1 to ``out`` as complete messages, MessageIDs from
         ``first_id`` (polars writes the texts as they are: no quoting, no separator)."""
         lo = int(self.starts[start])
         hi = int(self.starts[stop]) if stop < len(self.starts) else self.rows.height
-        first = pl.col("first")
-        ids = (first.cum_sum() + (first_id - 1)).cast(pl.String)
-        prefix = pl.concat_str([pl.lit("<Message><MessageID>"), ids, pl.lit("</MessageID>")])
+        c, lit = pl.col, pl.lit
+        first = c("first")
+        ids = first.cum_sum() + (first_id - 1)
+        prefix = pl.when(first).then(pl.format("<Message><MessageID>{}</MessageID>" + _OPEN, ids))
         self.rows.slice(lo, hi - lo).select(
-            pl.concat_str([pl.when(first).then(prefix), pl.col("xml")], ignore_nulls=True)
+            pl.concat_str(
+                [
+                    prefix,
+                    c("order_id"),
+                    lit(self.mids).gather(c("combo")),
+                    c("tracking_number"),
+                    lit(self.closes).gather(c("combo")),
+                    pl.when(c("order_item_id").is_not_null()).then(lit(_ITEM_OPEN)),
+                    c("order_item_id"),
+                    lit(self.tails).gather(c("tail")),
+                    c("override"),
+                ],
+                ignore_nulls=True,
+            )
         ).write_csv(out, include_header=False, quote_style="never", line_terminator="")
 
 
@@ -463,31 +493,117 @@ def group_packages(accepted: pl.DataFrame) -> ChunkPackages:
         )
     first = c("g") != c("g").shift(1).fill_null(-1)
     last = c("g") != c("g").shift(-1).fill_null(-1)
-    rows = rows.with_columns(first.alias("first"), last.alias("last"))
+    rows = rows.with_columns(
+        first.alias("first"),
+        last.alias("last"),
+        c("tracking_number").is_not_null().alias("has_tracking"),
+    )
     pairs = rows.filter(c("has_item")).select("g", "order_item_id")
     repeated = bool(
         pairs.height
         and pairs.hash_rows(seed=3).is_duplicated().any()  # no equal hashes: no equal pairs
         and pairs.is_duplicated().any()
     )
-    # Null pieces drop out of a concat_str(ignore_nulls=True): each piece is computed once
-    # per line instead of every branch of a when/then chain.
-    lit = pl.lit
-    item = _item_xml()
-    escape = _needs_escape(rows)
-    xml = pl.concat_str(
-        [
-            pl.when(c("first")).then(_message_head(escape)),
-            item,
-            pl.when(c("last")).then(lit("</OrderFulfillment></Message>\n")),
-        ],
-        ignore_nulls=True,
+    combos = rows.filter(c("first")).select(_COMBO_KEY).unique(maintain_order=True)
+    mids, closes = _combo_texts(combos)
+    rows = rows.join(
+        combos.with_row_index("combo"),
+        on=list(_COMBO_KEY),
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
     )
-    rows = rows.with_columns(xml.alias("xml"))
+    quantities = rows.filter(c("has_item"))["quantity"].drop_nulls().unique().sort()
+    k = (
+        c("quantity")
+        .replace_strict(quantities, pl.int_range(1, len(quantities) + 1, eager=True), default=0)
+        .fill_null(0)
+        .cast(pl.UInt32)
+    )
+    rows = rows.select(
+        "first",
+        "g",
+        "has_item",
+        "quantity",
+        pl.when(c("first")).then(c("order_id")).alias("order_id"),
+        pl.when(c("first")).then(c("combo")).alias("combo"),
+        pl.when(c("first")).then(c("tracking_number")).alias("tracking_number"),
+        c("order_item_id"),
+        (
+            (pl.when(c("has_item")).then(k).otherwise(0) * 2 + c("has_item").cast(pl.UInt32)) * 2
+            + c("last").cast(pl.UInt32)
+        ).alias("tail"),
+        pl.lit(None, dtype=pl.String).alias("override"),
+    )
+    tails = _tail_texts(quantities.to_list())
     if repeated:
-        rows = _merge_repeated_items(rows)
+        rows = _merge_repeated_items(rows, mids, closes)
     starts = np.flatnonzero(rows["first"].to_numpy()).astype(np.int64)
-    return ChunkPackages(rows.select("xml", "first"), starts)
+    mid_bytes = mids.str.len_bytes().cast(pl.Int64)
+    close_bytes = closes.str.len_bytes().cast(pl.Int64)
+    tail_bytes = tails.str.len_bytes().cast(pl.Int64)
+    line_bytes = rows.select(
+        (
+            c("first").cast(pl.Int64) * len(_OPEN)
+            + _bytes(c("order_id"))
+            + pl.lit(mid_bytes).gather(c("combo")).fill_null(0)
+            + _bytes(c("tracking_number"))
+            + pl.lit(close_bytes).gather(c("combo")).fill_null(0)
+            + c("order_item_id").is_not_null().cast(pl.Int64) * len(_ITEM_OPEN)
+            + _bytes(c("order_item_id"))
+            + pl.lit(tail_bytes).gather(c("tail"))
+            + _bytes(c("override"))
+        ).alias("n")
+    )["n"].to_numpy()
+    sizes = np.add.reduceat(line_bytes, starts) if len(starts) else np.empty(0, dtype=np.int64)
+    return ChunkPackages(
+        rows.select(
+            "first", "order_id", "combo", "tracking_number", "order_item_id", "tail", "override"
+        ),
+        starts,
+        sizes.astype(np.int64),
+        mids,
+        closes,
+        tails,
+    )
+
+
+def _bytes(e: pl.Expr) -> pl.Expr:
+    return e.str.len_bytes().cast(pl.Int64).fill_null(0)
+
+
+def _combo_texts(combos: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """For each distinct (date, carrier code, carrier name, ship method, has tracking) of
+    a chunk's packages: the text from the order id's end to the tracking number, and the
+    text after it, as feeds.xmlfeed writes them."""
+    mids: list[str] = []
+    closes: list[str] = []
+    for date, code, name, method, tracking in combos.iter_rows():
+        # Raises FeedWriteError where the writer would refuse the package; validation lets
+        # no such line through, and if one came the caller reads the file the row way.
+        data = _carrier_data("", code, name, "1" if tracking else None, method)
+        mid = f"</AmazonOrderID><FulfillmentDate>{date}</FulfillmentDate>{data}"
+        if tracking:
+            mids.append(mid + "<ShipperTrackingNumber>")
+            closes.append("</ShipperTrackingNumber></FulfillmentData>")
+        else:
+            mids.append(mid)
+            closes.append("")
+    return pl.Series("mid", mids, dtype=pl.String), pl.Series("close", closes, dtype=pl.String)
+
+
+def _tail_texts(quantities: list[int]) -> pl.Series:
+    """A line's text after its item id, at index ((k * 2) + has item) * 2 + last: k is 0
+    for no quantity, else 1 + the quantity's place in ``quantities``."""
+    texts: list[str] = []
+    for q in [None, *quantities]:
+        for has_item in (False, True):
+            item = ""
+            if has_item:
+                quantity = "" if q is None else f"<Quantity>{q}</Quantity>"
+                item = f"</AmazonOrderItemCode>{quantity}</Item>"
+            texts.extend((item, item + _CLOSE))
+    return pl.Series("tail", texts, dtype=pl.String)
 
 
 def _contiguous_groups(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame | None:
@@ -505,35 +621,51 @@ def _contiguous_groups(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame | Non
     return rows.with_columns((c("start").cum_sum() - 1).cast(pl.Int64).alias("g"))
 
 
-def _merge_repeated_items(rows: pl.DataFrame) -> pl.DataFrame:
+def _merge_repeated_items(rows: pl.DataFrame, mids: pl.Series, closes: pl.Series) -> pl.DataFrame:
     """Packages naming one item on several lines, rendered one by one: their quantities
-    add up (feeds.packages._items). Such a package becomes one fragment on its first row
-    and empty ones after it, so the other packages keep their fragments."""
+    add up (feeds.packages._items). Such a package is written whole into ``override`` on
+    its first line, and its lines' other pieces are emptied, so the other packages keep
+    theirs."""
     c = pl.col
-    dup_groups = (
+    merged_groups = set(
         rows.filter(c("has_item") & pl.struct("g", "order_item_id").is_duplicated())["g"]
         .unique()
         .to_list()
     )
-    xml = rows["xml"].to_list()
+    mid_texts = mids.to_list()
+    close_texts = closes.to_list()
     firsts = rows["first"].to_list()
     g_col = rows["g"].to_list()
     ids = rows["order_item_id"].to_list()
     qs = rows["quantity"].to_list()
-    wanted = set(dup_groups)
+    oids = rows["order_id"].to_list()
+    combos = rows["combo"].to_list()
+    trackings = rows["tracking_number"].to_list()
+    override: list[str | None] = [None] * rows.height
+    inside = np.zeros(rows.height, dtype=bool)
     at = 0
     n = rows.height
     while at < n:
         end = at + 1
         while end < n and not firsts[end]:
             end += 1
-        if g_col[at] in wanted:
-            head = xml[at][: xml[at].index("<Item>")]
-            xml[at] = head + _items_xml(ids[at:end], qs[at:end]) + "</OrderFulfillment></Message>\n"
-            for k in range(at + 1, end):
-                xml[k] = ""
+        if g_col[at] in merged_groups:
+            combo = combos[at]
+            override[at] = (
+                f"{oids[at]}{mid_texts[combo]}{trackings[at] or ''}{close_texts[combo]}"
+                f"{_items_xml(ids[at:end], qs[at:end])}{_CLOSE}"
+            )
+            inside[at:end] = True
         at = end
-    return rows.with_columns(pl.Series("xml", xml, dtype=pl.String))
+    gone = pl.Series(inside)
+    return rows.with_columns(
+        *[
+            pl.when(gone).then(None).otherwise(c(name)).alias(name)
+            for name in ("order_id", "combo", "tracking_number", "order_item_id")
+        ],
+        pl.when(gone).then(0).otherwise(c("tail")).cast(pl.UInt32).alias("tail"),
+        pl.Series("override", override, dtype=pl.String),
+    )
 
 
 def _items_xml(item_ids: list[str], quantities: list[int | None]) -> str:
@@ -551,84 +683,4 @@ def _items_xml(item_ids: list[str], quantities: list[int | None]) -> str:
         if q is None
         else f"<Item><AmazonOrderItemCode>{i}</AmazonOrderItemCode><Quantity>{q}</Quantity></Item>"
         for i, q in merged.items()
-    )
-
-
-def _escape(e: pl.Expr) -> pl.Expr:
-    """feeds.xmlfeed.escape for text validation has already cleared of invalid characters
-    and whitespace other than spaces."""
-    return e.str.replace_many(["&", "<", ">", '"'], ["&amp;", "&lt;", "&gt;", "&quot;"])
-
-
-# Carrier codes come from Amazon's fixed list, which needs no escaping.
-assert not any(ch in code for code in CARRIER_CODES for ch in '&<>"')
-
-
-def _needs_escape(rows: pl.DataFrame) -> bool:
-    """Whether any carrier name or ship method of the chunk holds & < > or " (rare)."""
-    special = '[&<>"]'
-    return bool(
-        rows.select(
-            pl.any_horizontal(
-                pl.col("carrier_name").str.contains(special).any(),
-                pl.col("ship_method").str.contains(special).any(),
-            )
-        ).item()
-    )
-
-
-def _item_xml() -> pl.Expr:
-    """A line's Item element (null without an order item id), as feeds.xmlfeed writes it."""
-    c, lit = pl.col, pl.lit
-    quantity = pl.concat_str([lit("<Quantity>"), c("quantity").cast(pl.String), lit("</Quantity>")])
-    return pl.concat_str(
-        [
-            pl.concat_str(
-                [
-                    lit("<Item><AmazonOrderItemCode>"),
-                    c("order_item_id"),
-                    lit("</AmazonOrderItemCode>"),
-                ]
-            ),
-            quantity,
-            pl.when(c("order_item_id").is_not_null()).then(lit("</Item>")),
-        ],
-        ignore_nulls=True,
-    )
-
-
-def _message_head(escape: bool = True) -> pl.Expr:
-    """A message from OrderFulfillment to its first Item, as feeds.xmlfeed renders it.
-
-    Lines accepted have a carrier whenever they have a tracking number, and a ship method
-    only with one (feeds/rules.py sees to both), as the writer's choices assume."""
-    c, lit = pl.col, pl.lit
-    name = _escape(c("carrier_name")) if escape else c("carrier_name")
-    method = _escape(c("ship_method")) if escape else c("ship_method")
-    carrier = pl.coalesce(
-        pl.concat_str([lit("<CarrierCode>"), c("carrier_code"), lit("</CarrierCode>")]),
-        pl.concat_str([lit("<CarrierName>"), name, lit("</CarrierName>")]),
-    )
-    tracking = pl.concat_str(
-        [lit("<ShipperTrackingNumber>"), c("tracking_number"), lit("</ShipperTrackingNumber>")]
-    )
-    data = pl.concat_str(
-        [
-            lit("<FulfillmentData>"),
-            carrier,
-            pl.concat_str([lit("<ShippingMethod>"), method, lit("</ShippingMethod>")]),
-            tracking,
-            lit("</FulfillmentData>"),
-        ],
-        ignore_nulls=True,
-    )
-    return pl.concat_str(
-        [
-            lit("<OrderFulfillment><AmazonOrderID>"),
-            c("order_id"),
-            lit("</AmazonOrderID><FulfillmentDate>"),
-            c("date_xml"),
-            lit("</FulfillmentDate>"),
-            pl.when(carrier.is_not_null()).then(data).otherwise(lit("")),
-        ]
     )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 from feeds.dateorder import FileDates
 from feeds.packages import DigestIndex
 from feeds.rules import RuleContext, _caches_for
-from feeds.xmlfeed import FeedWriter
+from feeds.xmlfeed import FeedWriteError, FeedWriter
 from ingest.columnar import ColumnarLayout, NotColumnar, columnar_chunks
 from processors.problems import merge_warnings
 
@@ -79,7 +79,11 @@ def columnar_packages(
         outcome.duplicates += len(repeats)
         outcome.warnings.extend(merge_warnings(result.warnings, repeats))
         progress(outcome.lines, done)
-        yield col.group_packages(kept)
+        try:
+            packages = col.group_packages(kept)
+        except FeedWriteError as exc:  # the row path refuses such a package in words
+            raise NotColumnar(str(exc)) from exc
+        yield packages
 
 
 def write_columnar(writer: FeedWriter, packages: ColumnarPackages) -> None:
