@@ -17,7 +17,6 @@ this file the plain way" (where pandas rejects it with its own words).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
@@ -75,12 +74,15 @@ def columnar_layout(
         if b'"' in block or b"\x00" in block:
             stream.seek(0)
             return None
-        joined = tail + block
-        if joined.count(b"\r") != joined.count(b"\r\n") and not (
-            joined.endswith(b"\r") and joined.count(b"\r") == joined.count(b"\r\n") + 1
-        ):
+        if tail == b"\r" and block[:1] != b"\n":
             stream.seek(0)
-            return None
+            return None  # a bare carriage return at the end of the previous block
+        carriage_returns = block.count(b"\r")
+        if carriage_returns:
+            bare = carriage_returns - block.count(b"\r\n") - block.endswith(b"\r")
+            if bare:
+                stream.seek(0)
+                return None
         tail = block[-1:]
         if data_offset is None:
             lines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == _NEWLINE)
@@ -115,24 +117,26 @@ def columnar_chunks(
     first_line = layout.first_line
     done = layout.data_offset
     buf = b""
+    count = 0  # line breaks in buf, each block counted once as it comes
     eof = False
     while True:
-        while not eof:
-            count = buf.count(b"\n")
-            if count >= chunk_rows:
-                break
+        parts = [buf]
+        while not eof and count < chunk_rows:
             more = stream.read(_BLOCK)
             if not more:
                 eof = True
-            buf += more
+            parts.append(more)
+            count += more.count(b"\n")
+        buf = b"".join(parts) if len(parts) > 1 else buf
         if not buf:
             return
-        count = buf.count(b"\n")
         if count >= chunk_rows:
             ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == _NEWLINE)
             cut = int(ends[chunk_rows - 1]) + 1
+            count -= chunk_rows
         else:
             cut = len(buf)
+            count = 0
         block, buf = buf[:cut], buf[cut:]
         done += len(block)
         frame = _parse(block, layout)
@@ -147,7 +151,7 @@ def _parse(block: bytes, layout: ColumnarLayout) -> pl.DataFrame:
     used = sorted(set(layout.fields_at.values()))
     try:
         return pl.read_csv(
-            io.BytesIO(block),
+            block,
             has_header=False,
             separator=layout.delimiter,
             quote_char=None,

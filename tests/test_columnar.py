@@ -297,3 +297,69 @@ def test_a_small_file_split_in_plain_python_gives_what_pandas_gives(
         fh.write("112-1234567-7654321,,\n\n,,,,,,,\n")  # short, blank and empty lines
     both_ways(src, tmp_path, max_messages=300)
     assert not taken  # split, not polars
+
+
+@pytest.mark.parametrize(
+    ("early", "late", "at"),
+    [
+        ("03/11/2026", "19/11/2026", 150),  # settled day-first in the second chunk
+        ("25/11/2026", "11/25/2026", 250),  # contradicted in the third chunk
+        ("25/11/2026", "11/25/2026", 500),  # contradicted in the sixth chunk
+    ],
+    ids=["settled in chunk 2", "contradicted in chunk 3", "contradicted in chunk 6"],
+)
+def test_dates_decided_in_a_later_chunk_give_the_same_both_ways(
+    early: str, late: str, at: int, tmp_path: Path, taken: list[str]
+) -> None:
+    """The date order settled or contradicted a few chunks into the file: the lines read
+    before are counted, and read again when the order changes, alike both ways."""
+    src = tmp_path / "orders.csv"
+    lines = [HEADER]
+    for n in range(700):
+        day = early if n < at else late
+        lines.append(f"112-1234567-{n:07d},,,{day},UPS,,1Z999AA10123456784,Ground")
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outcome = both_ways(src, tmp_path)[0]
+    assert isinstance(outcome, tuple)
+    if early == "03/11/2026":
+        assert outcome[9] is not None and outcome[7] is None  # read day-first, not rejected
+    else:
+        assert outcome[7] is not None and outcome[2] > 0  # rejected after counting lines
+
+
+def test_a_package_across_a_chunk_boundary_is_two_messages_both_ways(
+    tmp_path: Path, taken: list[str]
+) -> None:
+    """Packages are grouped per chunk (CONVERT_CHUNK_ROWS lines, 97 here) on both paths."""
+    src = tmp_path / "orders.csv"
+    lines = [HEADER]
+    for n in range(400):
+        for k in range(3):  # three items in one box: 97 is no multiple of 3
+            lines.append(
+                f"112-1234567-{n:07d},{n:07d}{k:07d},1,2026-11-19,UPS,,1Z999AA10123456784,Ground"
+            )
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outcome = both_ways(src, tmp_path)[0]
+    assert isinstance(outcome, tuple) and outcome[6] > 400  # split boxes: more messages
+    assert taken
+
+
+@pytest.mark.parametrize("bare", [False, True], ids=["crlf only", "one bare carriage return"])
+def test_carriage_returns_are_judged_across_read_blocks(
+    bare: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: list[str]
+) -> None:
+    """The reader's layout check reads in blocks (7 bytes here): a CRLF cut between two
+    blocks is still a line break, and a bare carriage return anywhere sends the file the
+    plain way."""
+    import ingest.columnar as ingest_columnar
+
+    monkeypatch.setattr(ingest_columnar, "_BLOCK", 7)
+    src = tmp_path / "orders.csv"
+    messy_file(src, 150, seed=9)
+    data = src.read_bytes()
+    if bare:
+        at = data.index(b"\r\n", len(data) // 2)
+        data = data[:at] + b"\r" + data[at:]  # a carriage return on its own before a CRLF
+    src.write_bytes(data)
+    both_ways(src, tmp_path)
+    assert bool(taken) is not bare
