@@ -25,6 +25,7 @@ from processors.problems import merge_warnings
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+    import polars as pl
 
     from processors.convert import FileOutcome
 
@@ -79,11 +80,38 @@ def columnar_packages(
         outcome.duplicates += len(repeats)
         outcome.warnings.extend(merge_warnings(result.warnings, repeats))
         progress(outcome.lines, done)
-        try:
-            packages = col.group_packages(kept)
-        except FeedWriteError as exc:  # the row path refuses such a package in words
-            raise NotColumnar(str(exc)) from exc
-        yield packages
+        yield _Grouped(kept)
+
+
+class _Grouped:
+    """A chunk's accepted lines, grouped into packages when first asked (by `convert`, in
+    its writer thread: processors/convert.py), so grouping and rendering one chunk run
+    beside the validation of the next. Pure work on the chunk's own frame."""
+
+    def __init__(self, kept: pl.DataFrame) -> None:
+        self._kept: pl.DataFrame | None = kept
+        self._packages: ColumnarPackages | None = None
+
+    def _grouped(self) -> ColumnarPackages:
+        if self._packages is None:
+            from feeds import columnar as col
+
+            assert self._kept is not None
+            try:
+                self._packages = col.group_packages(self._kept)
+            except FeedWriteError as exc:  # the row path refuses such a package in words
+                raise NotColumnar(str(exc)) from exc
+            self._kept = None
+        return self._packages
+
+    def __len__(self) -> int:
+        return len(self._grouped())
+
+    def body_bytes(self) -> npt.NDArray[np.int64]:
+        return self._grouped().body_bytes()
+
+    def render(self, start: int, stop: int, first_id: int, out: BinaryIO) -> None:
+        self._grouped().render(start, stop, first_id, out)
 
 
 def write_columnar(writer: FeedWriter, packages: ColumnarPackages) -> None:

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +36,7 @@ from ingest.readers import FileInfo, RowReader, TextReader, open_reader, unreada
 from processors.columnar import ColumnarPackages, columnar_packages, write_columnar
 from processors.problems import ProblemLog, merge_warnings
 from processors.readahead import PARALLEL_MIN_BYTES, parallel_possible, validated_chunks
+from processors.writebehind import WriteBehind
 
 #: Rows per chunk: bigger is a little faster, smaller keeps peak memory lower.
 #: (processors/intake.py reads with this.)
@@ -269,12 +271,18 @@ def _convert_once(
         max_bytes=settings.feed.max_bytes,
         document_version=settings.feed.document_version,
     )
+    size = path.stat().st_size if path.exists() else 0
+    threaded = parallel if parallel is not None else size >= SPLIT_MAX_BYTES
     try:
-        with writer, _gc_paused():
+        with writer, _gc_paused(), WriteBehind(threaded and parallel_possible()) as behind:
             for packages in _packages_of(
                 path, seller, ctx, outcome, progress, parallel, start, columnar
             ):
-                _write(writer, packages, outcome)
+                if isinstance(packages, list):  # the row path's: it may add errors
+                    behind.wait()
+                    _write(writer, packages, outcome)
+                else:
+                    behind.submit(partial(_write, writer, packages, outcome))
             if outcome.file_error is not None:
                 raise _Abandon
         parts = writer.close()

@@ -46,7 +46,12 @@ def summary(o: FileOutcome) -> tuple[object, ...]:
 
 
 def both_ways(
-    src: Path, tmp: Path, *, max_messages: int | None = None, strict: bool = False
+    src: Path,
+    tmp: Path,
+    *,
+    max_messages: int | None = None,
+    strict: bool = False,
+    threaded: bool = False,
 ) -> tuple[object, ...]:
     """Convert ``src`` both ways; assert feeds, reports and outcomes are equal; return it."""
     settings = (
@@ -64,7 +69,7 @@ def both_ways(
             settings=settings,
             max_messages=max_messages,
             now=NOW,
-            parallel=False,
+            parallel=threaded and columnar,  # columnar: grouped and written in a thread
             columnar=columnar,
         ) as outcome:
             (folder / "reports").mkdir(parents=True, exist_ok=True)
@@ -371,3 +376,46 @@ def test_carriage_returns_are_judged_across_read_blocks(
     src.write_bytes(data)
     both_ways(src, tmp_path)
     assert bool(taken) is not bare
+
+
+def test_chunks_written_in_a_second_thread_give_the_same_feeds(
+    tmp_path: Path, taken: list[str]
+) -> None:
+    src = tmp_path / "orders.csv"
+    messy_file(src, 3000, seed=12)
+    parts = both_ways(src, tmp_path, max_messages=300, threaded=True)[1]
+    assert isinstance(parts, list) and len(parts) > 3
+    assert taken == ["orders.csv", "orders.csv"]
+
+
+def test_a_message_too_big_for_a_part_in_the_writer_thread_reads_the_plain_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: list[str]
+) -> None:
+    """The writer thread finds a message no part can hold; the file is converted again
+    the row way, which refuses that package's lines in words."""
+    src = tmp_path / "orders.csv"
+    lines = [HEADER]
+    for n in range(300):
+        items = 12 if n == 250 else 1
+        for k in range(items):
+            lines.append(
+                f"112-1234567-{n:07d},{n:07d}{k:07d},1,2026-11-19,UPS,,1Z999AA10123456784,Ground"
+            )
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(SETTINGS.feed, "max_bytes", 1500)
+    results = []
+    for columnar in (True, False):
+        folder = tmp_path / str(columnar)
+        with convert_file(
+            src,
+            folder / "feed.xml",
+            merchant_id="M1",
+            settings=SETTINGS,
+            now=NOW,
+            parallel=columnar,
+            columnar=columnar,
+        ) as outcome:
+            results.append((summary(outcome), [p.read_bytes() for p in outcome.outputs]))
+    assert results[0] == results[1]
+    assert results[0][0][4] == 12  # rejected: the big package's lines, in words
+    assert not taken  # the columnar pass was abandoned part way
