@@ -110,14 +110,23 @@ def validate_frame(
     c = pl.col
     tn, iid = c("tracking_number"), c("order_item_id")
     # Each distinct cell was decided once above; joins hand the verdicts to every line.
-    looked = frame
-    for table, on in (
-        (dates, ["ship_date"]),
-        (carriers, ["carrier_code", "carrier_name"]),
-        (methods, ["ship_method"]),
-        (quantities, ["quantity"]),
-    ):
-        looked = looked.join(table, on=on, how="left", maintain_order="left")
+    # Joined on the key columns alone and set beside the chunk: a join of the whole chunk
+    # copies every column each time (1M lines: 0.4 s, half of it page faults).
+    looked = pl.concat(
+        [
+            frame,
+            *(
+                frame.select(on).join(table, on=on, how="left", maintain_order="left").drop(on)
+                for table, on in (
+                    (dates, ["ship_date"]),
+                    (carriers, ["carrier_code", "carrier_name"]),
+                    (methods, ["ship_method"]),
+                    (quantities, ["quantity"]),
+                )
+            ),
+        ],
+        how="horizontal",
+    )
     looked = looked.with_columns(_tracking_fits(looked["code"], looked["tracking_number"]))
     tracking_clean = tn.str.contains(r"^[0-9A-Z]{1,50}$")
     # A clean number that does not fit its carrier's format: the line is sent with a

@@ -56,7 +56,7 @@ _plain = _PLAIN.fullmatch
 _DOCUMENT_VERSION = re.compile(r"\d{1,2}\.\d{1,2}")
 _FOOTER = b"</AmazonEnvelope>\n"
 _FLUSH_EVERY = 2000
-_RENDER_EVERY = 25_000
+_RENDER_EVERY = 4_000
 #: Bytes of "<Message><MessageID></MessageID>" around a MessageID's digits.
 _PREFIX_BYTES = len("<Message><MessageID></MessageID>")
 
