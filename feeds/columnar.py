@@ -518,10 +518,11 @@ class ChunkPackages:
         ).write_csv(out, include_header=False, quote_style="never", line_terminator="")
 
 
-def group_packages(accepted: pl.DataFrame) -> ChunkPackages:
+def group_packages(accepted: pl.DataFrame, memo: ComboTexts | None = None) -> ChunkPackages:
     """The chunk's packages as feeds.packages.PackageGrouper forms them and feeds.xmlfeed
     renders them: lines equal on the package key (whole-order lines apart from item lines)
-    share a message, in the order of each package's first line."""
+    share a message, in the order of each package's first line. ``memo``: the texts of
+    dates and carriers already rendered for earlier chunks of the file."""
     c = pl.col
     key = list(_PACKAGE_KEY)
     with_item = accepted.with_columns(c("order_item_id").is_not_null().alias("has_item"))
@@ -548,7 +549,7 @@ def group_packages(accepted: pl.DataFrame) -> ChunkPackages:
         and pairs.is_duplicated().any()
     )
     combos = rows.filter(c("first")).select(_COMBO_KEY).unique(maintain_order=True)
-    mids, closes = _combo_texts(combos)
+    mids, closes = _combo_texts(combos, {} if memo is None else memo)
     rows = rows.join(
         combos.with_row_index("combo"),
         on=list(_COMBO_KEY),
@@ -615,24 +616,37 @@ def _bytes(e: pl.Expr) -> pl.Expr:
     return e.str.len_bytes().cast(pl.Int64).fill_null(0)
 
 
-def _combo_texts(combos: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+#: (date, carrier code, carrier name, ship method, has tracking) -> (mid, close) texts.
+ComboTexts = dict[tuple[Any, ...], tuple[str, str]]
+
+
+def _combo_texts(combos: pl.DataFrame, memo: ComboTexts) -> tuple[pl.Series, pl.Series]:
     """For each distinct (date, carrier code, carrier name, ship method, has tracking) of
     a chunk's packages: the text from the order id's end to the tracking number, and the
-    text after it, as feeds.xmlfeed writes them."""
+    text after it, as feeds.xmlfeed writes them (``memo``: a file's texts so far)."""
+    if len(memo) > 100_000:
+        memo.clear()  # bounded, whatever the file
     mids: list[str] = []
     closes: list[str] = []
-    for date, code, name, method, tracking in combos.iter_rows():
-        # Raises FeedWriteError where the writer would refuse the package; validation lets
-        # no such line through, and if one came the caller reads the file the row way.
-        data = _carrier_data("", code, name, "1" if tracking else None, method)
-        mid = f"</AmazonOrderID><FulfillmentDate>{date}</FulfillmentDate>{data}"
-        if tracking:
-            mids.append(mid + "<ShipperTrackingNumber>")
-            closes.append("</ShipperTrackingNumber></FulfillmentData>")
-        else:
-            mids.append(mid)
-            closes.append("")
+    for combo in combos.iter_rows():
+        texts = memo.get(combo)
+        if texts is None:
+            texts = memo[combo] = _combo_text(*combo)
+        mids.append(texts[0])
+        closes.append(texts[1])
     return pl.Series("mid", mids, dtype=pl.String), pl.Series("close", closes, dtype=pl.String)
+
+
+def _combo_text(
+    date: str, code: str | None, name: str | None, method: str | None, tracking: bool
+) -> tuple[str, str]:
+    # Raises FeedWriteError where the writer would refuse the package; validation lets
+    # no such line through, and if one came the caller reads the file the row way.
+    data = _carrier_data("", code, name, "1" if tracking else None, method)
+    mid = f"</AmazonOrderID><FulfillmentDate>{date}</FulfillmentDate>{data}"
+    if tracking:
+        return mid + "<ShipperTrackingNumber>", "</ShipperTrackingNumber></FulfillmentData>"
+    return mid, ""
 
 
 def _tail_texts(quantities: list[int]) -> pl.Series:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from feeds.dateorder import FileDates
 from feeds.packages import DigestIndex
@@ -60,6 +60,7 @@ def columnar_packages(
     from feeds import columnar as col
 
     seen = DigestIndex()
+    texts: dict[tuple[Any, ...], tuple[str, str]] = {}  # used by one chunk's grouping at a time
     columns = dict(outcome.info.columns) if outcome.info is not None else {}
     for frame, _records, done in columnar_chunks(fh, layout, chunk_rows):
         if frame.height == 0:
@@ -80,7 +81,7 @@ def columnar_packages(
         outcome.duplicates += len(repeats)
         outcome.warnings.extend(merge_warnings(result.warnings, repeats))
         progress(outcome.lines, done)
-        yield _Grouped(kept)
+        yield _Grouped(kept, texts)
 
 
 class _Grouped:
@@ -88,8 +89,9 @@ class _Grouped:
     its writer thread: processors/convert.py), so grouping and rendering one chunk run
     beside the validation of the next. Pure work on the chunk's own frame."""
 
-    def __init__(self, kept: pl.DataFrame) -> None:
+    def __init__(self, kept: pl.DataFrame, texts: dict[tuple[Any, ...], tuple[str, str]]) -> None:
         self._kept: pl.DataFrame | None = kept
+        self._texts = texts
         self._packages: ColumnarPackages | None = None
 
     def _grouped(self) -> ColumnarPackages:
@@ -98,7 +100,7 @@ class _Grouped:
 
             assert self._kept is not None
             try:
-                self._packages = col.group_packages(self._kept)
+                self._packages = col.group_packages(self._kept, self._texts)
             except FeedWriteError as exc:  # the row path refuses such a package in words
                 raise NotColumnar(str(exc)) from exc
             self._kept = None
