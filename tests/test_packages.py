@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 
 from feeds.model import Item, Shipment
 from feeds.packages import DigestIndex, PackageGrouper
@@ -130,7 +131,7 @@ def test_grouper_remembers_only_digests_not_shipments() -> None:
     g.add([line(n, order_item_id=f"{n:014d}") for n in range(2, 1002)])
     index = g._seen
     assert isinstance(index, DigestIndex) and len(index) == 1000
-    arrays = [v for v in vars(index).values() if isinstance(v, np.ndarray)]
+    arrays = [a for run in index._runs for a in run]
     assert arrays and all(a.dtype == np.int64 and len(a) == 1000 for a in arrays)
     assert sum(a.nbytes for a in arrays) == 16 * 1000  # 16 bytes per distinct line
     assert not [v for v in vars(g).values() if isinstance(v, dict)]  # no per-line dict
@@ -160,6 +161,33 @@ def test_digest_index_matches_a_dict_across_batches_including_repeats_within_a_b
     ]
     assert got == _reference_first_lines(batches)
     assert len(index) == len({d for b in batches for d, _ in b})
+
+
+def test_digest_index_with_small_runs_matches_a_dict_over_many_batches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Runs merged like a binary counter and capped (at 64 here): every batch still finds
+    each digest's first line, whichever run holds it."""
+    monkeypatch.setattr(DigestIndex, "_RUN_MAX", 64)
+    rng = random.Random(4)
+    batches = []
+    line_no = 2
+    for _ in range(60):
+        batch = []
+        for _ in range(rng.randrange(0, 40)):
+            batch.append((rng.randrange(-600, 600), line_no))
+            line_no += 1
+        batches.append(batch)
+    index = DigestIndex()
+    got = [
+        index.first_lines(
+            np.array([d for d, _ in b], dtype=np.int64), np.array([n for _, n in b], dtype=np.int64)
+        ).tolist()
+        for b in batches
+    ]
+    assert got == _reference_first_lines(batches)
+    assert len(index) == len({d for b in batches for d, _ in b})
+    assert len(index._runs) > 3 and all(len(keys) <= 64 for keys, _ in index._runs)
 
 
 def test_many_distinct_lines_across_batches_are_never_taken_for_duplicates() -> None:
