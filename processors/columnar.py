@@ -81,7 +81,9 @@ def columnar_packages(
         outcome.duplicates += len(repeats)
         outcome.warnings.extend(merge_warnings(result.warnings, repeats))
         progress(outcome.lines, done)
+        del frame, firsts, result  # only the kept lines live on, in the writer's hands
         yield _Grouped(kept, texts)
+        del kept
 
 
 class _Grouped:
