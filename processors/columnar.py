@@ -68,7 +68,9 @@ def columnar_packages(
             continue
         # The date order from each distinct date text's first line: what FileDates.see
         # finds from every line, without a Python list of the chunk's cells.
-        firsts = frame.group_by("ship_date").agg(pl.col("line").min()).sort("line")
+        firsts = frame.select("line", "ship_date").filter(
+            pl.col("ship_date").is_first_distinct()
+        )  # in line order: the frame is
         order = dates.see(firsts["line"].to_list(), firsts["ship_date"].to_list())
         cctx = ctx if order == ctx.date_order else replace(ctx, date_order=order)
         result = col.validate_frame(frame, cctx, columns, _caches_for(cctx))
