@@ -23,12 +23,13 @@ from __future__ import annotations
 from datetime import datetime
 from itertools import starmap
 from operator import attrgetter
-from typing import NamedTuple
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, NamedTuple
 
 from feeds.model import PACKAGE_KEY_LEN, SHIPMENT_FIELDS, Item, Package, Shipment
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 
 class Row(NamedTuple):
@@ -100,12 +101,25 @@ class DigestIndex:
     """
 
     _RUN_MAX = 1 << 18  # digests in a merged run: 4 MB with its first lines
+    #: Up to this many digests live in a dict, so a small file never loads numpy.
+    _DICT_MAX = 4096
 
     def __init__(self) -> None:
         self._runs: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
+        self._small: dict[int, int] = {}
 
     def __len__(self) -> int:
-        return sum(len(keys) for keys, _ in self._runs)
+        return len(self._small) + sum(len(keys) for keys, _ in self._runs)
+
+    def first_lines_of(self, digests: list[int], lines: list[int]) -> list[int]:
+        """:meth:`first_lines` for Python lists: a dict while the index is small."""
+        small = self._small
+        if not self._runs and len(small) + len(digests) <= self._DICT_MAX:
+            return [small.setdefault(d, n) for d, n in zip(digests, lines, strict=True)]
+        import numpy as np
+
+        found = self.first_lines(np.array(digests, dtype=np.int64), np.array(lines, dtype=np.int64))
+        return found.tolist()
 
     def first_lines(
         self, digests: npt.NDArray[np.int64], lines: npt.NDArray[np.int64]
@@ -114,6 +128,14 @@ class DigestIndex:
 
         A line is a repeat exactly where the answer differs from its own line number.
         """
+        import numpy as np
+
+        if self._small:  # the dict's digests become the first run
+            keys = np.array(list(self._small), dtype=np.int64)
+            order_small = np.argsort(keys)
+            firsts_small = np.array(list(self._small.values()), dtype=np.int64)
+            self._small = {}
+            self._add(keys[order_small], firsts_small[order_small])
         n = len(digests)
         if n == 0:
             return np.empty(0, dtype=np.int64)
@@ -143,6 +165,8 @@ class DigestIndex:
     def _add(self, keys: npt.NDArray[np.int64], firsts: npt.NDArray[np.int64]) -> None:
         """A new sorted run, merged into the runs before it while they are no more than
         twice its size and the merge stays within _RUN_MAX."""
+        import numpy as np
+
         runs = self._runs
         runs.append((keys, firsts))
         while len(runs) >= 2:
@@ -173,17 +197,12 @@ class PackageGrouper:
         n = len(rows)
         if n == 0:
             return []
-        line_numbers = np.array(lines, dtype=np.int64)
-        digests = np.fromiter(map(hash, rows), dtype=np.int64, count=n)
-        firsts = self._seen.first_lines(digests, line_numbers)
-        repeated = firsts != line_numbers
-        if repeated.any():
-            at = repeated.nonzero()[0]
-            self.duplicate_lines.extend(
-                zip(line_numbers[at].tolist(), firsts[at].tolist(), strict=True)
-            )
-            self.duplicates += len(at)
-            keep = (~repeated).nonzero()[0].tolist()
+        firsts = self._seen.first_lines_of(list(map(hash, rows)), lines)
+        if firsts != lines:
+            repeats = [(n, f) for n, f in zip(lines, firsts, strict=True) if f != n]
+            self.duplicate_lines.extend(repeats)
+            self.duplicates += len(repeats)
+            keep = [i for i, (n, f) in enumerate(zip(lines, firsts, strict=True)) if f == n]
             rows = [rows[i] for i in keep]
             lines = [lines[i] for i in keep]
         # Group key: the package key; whole-order lines (no item id) are wrapped once more

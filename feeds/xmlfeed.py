@@ -16,15 +16,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import BinaryIO
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, BinaryIO
 
 from feeds.carriers import CARRIER_CODE_SET
 from feeds.errors import TerminalError
 from feeds.model import Package
 from feeds.packages import CompactPackage
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 
 class FeedWriteError(TerminalError):
@@ -63,6 +64,8 @@ _PREFIX_BYTES = len("<Message><MessageID></MessageID>")
 
 def _digits(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Decimal digits of each positive id."""
+    import numpy as np
+
     out = np.ones(len(ids), dtype=np.int64)
     limit = 10
     while len(ids) and limit <= ids[-1]:
@@ -326,6 +329,8 @@ class FeedWriter:
         loop cuts them, computed from running sums of the lengths instead of one step per
         message.
         """
+        import numpy as np
+
         if self._closed:
             raise FeedWriteError("the feed is already closed")
         n = len(body_bytes)

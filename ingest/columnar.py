@@ -21,8 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
-import numpy as np
-
 from feeds.model import FIELDS, RowChunk
 
 if TYPE_CHECKING:
@@ -85,11 +83,14 @@ def columnar_layout(
                 return None
         tail = block[-1:]
         if data_offset is None:
-            lines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == _NEWLINE)
             need = header_index + 1 - newlines
-            if len(lines) >= need:
-                data_offset = offset + int(lines[need - 1]) + 1
-            newlines += len(lines)
+            count = block.count(b"\n")
+            if count >= need:
+                at = -1
+                for _ in range(need):  # the header is near the top: a few finds
+                    at = block.index(b"\n", at + 1)
+                data_offset = offset + at + 1
+            newlines += count
         offset += len(block)
     stream.seek(0)
     if tail == b"\r":
@@ -131,6 +132,8 @@ def columnar_chunks(
         if not buf:
             return
         if count >= chunk_rows:
+            import numpy as np
+
             ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == _NEWLINE)
             cut = int(ends[chunk_rows - 1]) + 1
             count -= chunk_rows

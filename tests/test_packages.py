@@ -129,11 +129,13 @@ def test_lines_of_one_package_in_different_batches_become_separate_packages() ->
 def test_grouper_remembers_only_digests_not_shipments() -> None:
     g = PackageGrouper()
     g.add([line(n, order_item_id=f"{n:014d}") for n in range(2, 1002)])
+    assert len(g._seen) == 1000 and not g._seen._runs  # a small file: a dict, no numpy
+    g.add([line(n, order_item_id=f"{n:014d}") for n in range(1002, 6002)])
     index = g._seen
-    assert isinstance(index, DigestIndex) and len(index) == 1000
+    assert isinstance(index, DigestIndex) and len(index) == 6000 and not index._small
     arrays = [a for run in index._runs for a in run]
-    assert arrays and all(a.dtype == np.int64 and len(a) == 1000 for a in arrays)
-    assert sum(a.nbytes for a in arrays) == 16 * 1000  # 16 bytes per distinct line
+    assert arrays and all(a.dtype == np.int64 for a in arrays)
+    assert sum(a.nbytes for a in arrays) == 16 * 6000  # 16 bytes per distinct line
     assert not [v for v in vars(g).values() if isinstance(v, dict)]  # no per-line dict
 
 
@@ -169,6 +171,7 @@ def test_digest_index_with_small_runs_matches_a_dict_over_many_batches(
     """Runs merged like a binary counter and capped (at 64 here): every batch still finds
     each digest's first line, whichever run holds it."""
     monkeypatch.setattr(DigestIndex, "_RUN_MAX", 64)
+    monkeypatch.setattr(DigestIndex, "_DICT_MAX", 0)
     rng = random.Random(4)
     batches = []
     line_no = 2
@@ -217,3 +220,21 @@ def test_repeats_across_batch_boundaries_name_the_first_line() -> None:
     )
     assert g.duplicate_lines == [(5, 3), (7, 4), (8, 6)]
     assert [p.lines for p in packages] == [(6,)]
+
+
+def test_a_small_index_in_a_dict_answers_as_the_arrays_do_and_hands_over_to_them() -> None:
+    """Lists in, lists out while small (no numpy for a small file); past _DICT_MAX the
+    dict's digests move into the sorted runs and earlier first lines are still found."""
+    rng = random.Random(6)
+    batches = []
+    line_no = 2
+    for size in (5, 300, 4000, 700, 3000):
+        batch = []
+        for _ in range(size):
+            batch.append((rng.randrange(-5000, 5000), line_no))
+            line_no += 1
+        batches.append(batch)
+    index = DigestIndex()
+    got = [index.first_lines_of([d for d, _ in b], [n for _, n in b]) for b in batches]
+    assert got == _reference_first_lines(batches)
+    assert index._runs and not index._small

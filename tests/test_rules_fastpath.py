@@ -43,6 +43,13 @@ ODD: dict[str, list[str]] = {
 }
 
 
+@pytest.fixture(autouse=True)
+def fast_path_for_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks under rules._FAST_MIN lines take the row loop; these tests hold the column
+    path to the row loop on small chunks, so they let it take them."""
+    monkeypatch.setattr(rules, "_FAST_MIN", 0)
+
+
 def chunk_of(rows: list[dict[str, str]]) -> RowChunk:
     return RowChunk(
         lines=list(range(2, 2 + len(rows))),
@@ -145,3 +152,20 @@ def test_slash_dates_read_either_way_round_match_the_row_loop(
         r["ship_date"] = rng.choice(["03/11/2026", "19/11/2026 08:15", "2026-11-19", "4.11.26"])
     result = both_ways(chunk_of(rows), ctx, monkeypatch)
     assert bool(result.errors) == (order == "US")
+
+
+def test_a_small_chunk_takes_the_row_loop_without_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`validate` of a few lines never pays for loading numpy (rules._FAST_MIN)."""
+    monkeypatch.setattr(rules, "_FAST_MIN", 256)
+    taken: list[object] = []
+    real = rules._clean_chunk
+    monkeypatch.setattr(
+        rules,
+        "_clean_chunk",
+        lambda *a: taken.append(1) or real(*a),  # type: ignore[func-returns-value]
+    )
+    rng = random.Random(3)
+    small = both_ways(chunk_of(clean_rows(rng, 255)), CTX, monkeypatch)
+    assert len(small.rows) == 255 and not taken
+    big = both_ways(chunk_of(clean_rows(rng, 256)), CTX, monkeypatch)
+    assert len(big.rows) == 256 and taken
