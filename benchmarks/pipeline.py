@@ -91,7 +91,7 @@ def stage(backend: str, lines: int, work: Path) -> dict[str, float]:
 
     src = work / "inbox" / "orders.csv"
     src.parent.mkdir(parents=True, exist_ok=True)
-    generate(src, lines)
+    generate(src, lines, "clean")  # every line valid, no repeats
     url = f"sqlite:///{work / 'ledger.sqlite3'}"
     schema = None
     if backend == "postgresql":
