@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, any_, func, select
 
-from processors.ledger.moves import Move
+from processors.ledger.moves import ID_CHUNK, Move
 from processors.ledger.schema import files, lines
 from processors.ledger.statuses import LineStatus
 from processors.ledger.store import Ledger
@@ -28,38 +28,65 @@ _FAILED = [S.ERROR.value, S.NEEDS_ATTENTION.value]
 
 def supersede_replaced(ledger: Ledger, file_id: int) -> list[int]:
     """Earlier failed lines of the same seller, order and item as a line this file queued
-    -> superseded. Returns their ids."""
-    new = lines.alias("new_line")
-    q = (
-        select(
-            lines,
-            new.c.id.label("new_id"),
-            new.c.line_no.label("new_line_no"),
-            new.c.order_item_id.label("new_item"),
-            files.c.name.label("new_file"),
-        )
-        .join(
-            new,
-            and_(
-                new.c.order_id == lines.c.order_id,
-                new.c.seller == lines.c.seller,
-                new.c.id > lines.c.id,
-            ),
-        )
-        .join(files, files.c.id == new.c.file_id)
-        .where(
-            lines.c.status.in_(_FAILED),
-            new.c.file_id == file_id,
-            new.c.status == S.IN_QUEUE.value,
-        )
-        .order_by(lines.c.id, new.c.id)
+    -> superseded. Returns their ids.
+
+    Two plain lookups, not one self-join of ``lines``: on a PostgreSQL ledger not analyzed
+    yet (a new one, or one that just took in its first big file) the planner joined each
+    new line to every earlier line of the seller, 44 to 57 s for a 10,000-line POST. Here
+    the failed lines are found from this file's order ids, computed once (an array), and
+    only then the file's lines for the orders that have one.
+    """
+    fresh = (
+        select(lines.c.order_id)
+        .where(lines.c.file_id == file_id, lines.c.status == S.IN_QUEUE.value)
+        .scalar_subquery()
     )
     with ledger._writing() as conn:
+        in_file: ColumnElement[bool] = (
+            lines.c.order_id.in_(fresh)
+            if ledger.is_sqlite
+            else lines.c.order_id == any_(func.array(fresh))
+        )
+        file_q = select(files.c.seller, files.c.name).where(files.c.id == file_id)
+        seller = conn.execute(file_q).one()
+        q = (
+            select(lines)
+            .where(lines.c.seller == seller.seller, lines.c.status.in_(_FAILED), in_file)
+            .order_by(lines.c.id)
+        )
+        failed = [dict(r) for r in conn.execute(ledger._lock(q)).mappings()]
+        if not failed:
+            return []
+        orders = sorted({r["order_id"] for r in failed})
+        new: dict[str, list[Any]] = {}
+        for i in range(0, len(orders), ID_CHUNK):
+            nq = (
+                select(lines.c.id, lines.c.line_no, lines.c.order_id, lines.c.order_item_id)
+                .where(
+                    lines.c.file_id == file_id,
+                    lines.c.status == S.IN_QUEUE.value,
+                    lines.c.order_id.in_(orders[i : i + ID_CHUNK]),
+                )
+                .order_by(lines.c.id)
+            )
+            for n in conn.execute(nq):
+                new.setdefault(n.order_id, []).append(n)
         found: dict[int, dict[str, Any]] = {}
-        locked = q if ledger.is_sqlite else q.with_for_update(of=lines)
-        for m in conn.execute(locked).mappings():
-            if m["order_item_id"] == m["new_item"] and m["id"] not in found:
-                found[m["id"]] = dict(m)
+        for r in failed:
+            later = (
+                n
+                for n in new.get(r["order_id"], ())
+                if n.id > r["id"] and n.order_item_id == r["order_item_id"]
+            )
+            first = next(later, None)
+            if first is not None:
+                found[r["id"]] = {
+                    **r,
+                    "new_id": first.id,
+                    "new_line_no": first.line_no,
+                    "new_item": first.order_item_id,
+                    "new_file": seller.name,
+                }
         moves = [
             Move(
                 r,
