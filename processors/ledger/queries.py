@@ -10,7 +10,8 @@ import heapq
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import groupby
+from itertools import chain, groupby, starmap
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -241,11 +242,12 @@ def iter_file_lines(
     (contextlib.closing) so the connection is given back at once."""
     ledger.file(file_id)  # UnknownRecord for a wrong id, before the first yield
     with ledger.reading() as conn:
+        # Columns in FileLine's field order: each row is a FileLine's arguments as read.
         lq = (
             select(
                 lines.c.line_no,
-                lines.c.id,
                 lines.c.status,
+                lines.c.id,
                 lines.c.order_id,
                 lines.c.order_item_id,
                 lines.c.tracking_number,
@@ -266,18 +268,22 @@ def iter_file_lines(
             .order_by(rejected_lines.c.line_no, rejected_lines.c.id)
         )
         opts = conn.execution_options(yield_per=chunk)
-        accepted = (
-            FileLine(r[0], r[2], r[1], r[3], r[4], r[5], r[6], r[7]) for r in opts.execute(lq)
-        )
+        # Whole partitions, not row by row: per-row fetching, a generator step and the
+        # merge's key call per line were most of the time of a 10,000-line API answer.
+        accepted = starmap(FileLine, chain.from_iterable(opts.execute(lq).partitions()))
         rejected = (
             FileLine(
                 ln,
                 "rejected",
                 errors=[LineError(ln, c, v, why) for _, c, v, why in group],
             )
-            for ln, group in groupby(opts.execute(rq), key=lambda r: r[0])
+            for ln, group in groupby(opts.execute(rq), key=itemgetter(0))
         )
-        yield from heapq.merge(accepted, rejected, key=lambda f: f.line)
+        first = next(rejected, None)
+        if first is None:  # nothing rejected: nothing to merge
+            yield from accepted
+            return
+        yield from heapq.merge(accepted, chain((first,), rejected), key=attrgetter("line"))
 
 
 def file_lines(ledger: Ledger, file_id: int) -> list[FileLine]:
