@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, Select, select
+from sqlalchemy import Connection, CursorResult, Engine, Result, Select, select
 
 from processors.ledger.engine import IMMEDIATE
 from processors.ledger.errors import UnknownRecord
+from processors.ledger.idlists import ids_in
 from processors.ledger.moves import ID_CHUNK, Move, apply_moves, requeue
 from processors.ledger.records import LineRow
 from processors.ledger.schema import lines
@@ -32,6 +33,13 @@ def inserted_id(result: CursorResult[Any]) -> int:
     pk = result.inserted_primary_key
     assert pk is not None
     return int(pk.id)
+
+
+def as_dicts(result: Result[Any]) -> list[dict[str, Any]]:
+    """Rows as plain dicts, zipped with the column names from plain tuples: half the time
+    of ``dict(row)`` over ``.mappings()``, which matters at a feed's 30,000 lines."""
+    keys = list(result.keys())
+    return [dict(zip(keys, r, strict=True)) for r in result]
 
 
 class LedgerBase:
@@ -86,8 +94,9 @@ class LedgerBase:
         out: list[dict[str, Any]] = []
         cols = [lines.c.id, *(lines.c[c] for c in columns if c != "id")] if columns else [lines]
         for i in range(0, len(wanted), ID_CHUNK):
-            q = select(*cols).where(lines.c.id.in_(wanted[i : i + ID_CHUNK])).order_by(lines.c.id)
-            out.extend(dict(r) for r in conn.execute(self._lock(q) if lock else q).mappings())
+            part = wanted[i : i + ID_CHUNK]
+            q = select(*cols).where(ids_in(conn, lines.c.id, part)).order_by(lines.c.id)
+            out.extend(as_dicts(conn.execute(self._lock(q) if lock else q)))
         missing = set(wanted) - {r["id"] for r in out}
         if missing:
             raise UnknownRecord("order line", sorted(missing))

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, literal, select, update
 
 from processors.ledger import tally
+from processors.ledger.idlists import ids_in
 from processors.ledger.schema import events, lines
 from processors.ledger.statuses import LineStatus, check_transition
 
@@ -105,11 +106,11 @@ def _move_alike(conn: Connection, ids: list[int], change: _Change, now: datetime
                     literal(change.message, events.c.message.type),
                     literal(change.actor, events.c.actor.type),
                 )
-                .where(lines.c.id.in_(part))
+                .where(ids_in(conn, lines.c.id, part))
                 .order_by(lines.c.id),
             )
         )
-        conn.execute(update(lines).where(lines.c.id.in_(part)).values(**vals))
+        conn.execute(update(lines).where(ids_in(conn, lines.c.id, part)).values(**vals))
 
 
 def _move_each(conn: Connection, moves: Sequence[Move], now: datetime) -> None:

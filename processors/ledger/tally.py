@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, literal, select
 
+from processors.ledger.idlists import ids_in
 from processors.ledger.schema import events, line_counts, lines, status_days
 
 #: More delta rows than this and a read folds them first.
@@ -43,7 +44,8 @@ def _lines_by_status(conn: Connection, ids: list[int], sign: int, day: date | No
         if day is not None:
             cols.append(literal(day, status_days.c.day.type))
             names.append("day")
-        q = select(*cols, n).where(lines.c.id.in_(part)).group_by(lines.c.seller, lines.c.status)
+        q = select(*cols, n).where(ids_in(conn, lines.c.id, part))
+        q = q.group_by(lines.c.seller, lines.c.status)
         conn.execute(insert(target).from_select([*names, "n"], q))
 
 
