@@ -1,10 +1,9 @@
-"""The ledger's set-based statements on PostgreSQL (id lists as one array, ``= ANY``; a
-feed's MessageIDs in one ``UPDATE ... FROM`` two arrays) leave exactly the ledger the
-plain statements leave (id lists as parameters, one UPDATE per line): lines, events and
-the running totals, through a whole round of feeds: claimed, prepared, submitted, a report
-with confirmations and errors, a FATAL feed requeued, an abandoned feed freed.
-
-Held both ways on both backends (SQLite takes the plain statements either way)."""
+"""The ledger's set-based statements (id lists as one parameter: an array and ``= ANY`` on
+PostgreSQL, a JSON list on SQLite; on PostgreSQL a feed's MessageIDs in one
+``UPDATE ... FROM`` two arrays) leave exactly the ledger the plain statements leave (id
+lists as parameters, one UPDATE per line): lines, events and the running totals, through
+a whole round of feeds: claimed, prepared, submitted, a report with confirmations and
+errors, a FATAL feed requeued, an abandoned feed freed. Held both ways on both backends."""
 
 from __future__ import annotations
 
@@ -73,7 +72,7 @@ def test_set_based_statements_leave_what_plain_ones_leave(
 ) -> None:
     got: dict[bool, dict[str, Any]] = {}
     for arrays in (True, False):
-        monkeypatch.setattr(idlists, "PG_ARRAYS", arrays)
+        monkeypatch.setattr(idlists, "ONE_PARAMETER", arrays)
         (tmp_path / str(arrays)).mkdir()
         with ledger_db_url(backend, tmp_path / str(arrays)) as url:
             ledger = Ledger.open(url, clock=Clock())

@@ -101,7 +101,7 @@ class FeedSteps(LedgerBase):
             )
         )
         pairs = [(lid, msg) for msg, ids in message_map.items() for lid in ids]
-        if idlists.PG_ARRAYS and not self.is_sqlite:
+        if idlists.ONE_PARAMETER and not self.is_sqlite:
             # One UPDATE ... FROM two arrays (line ids, their MessageIDs) per chunk: the
             # executemany below is one statement per line, 30,000 of them for a feed.
             for i in range(0, len(pairs), ID_CHUNK):
