@@ -11,12 +11,17 @@ hash of the request body. That gives the API the file intake's guarantees for fr
 
 Another body under a key already used is refused (the client has a bug; guessing which
 body it meant would queue the wrong shipments).
+
+Warnings come with the answer as they come in a file's intake report: the rules' own
+(a tracking number not fitting its carrier...) and an order the mirror knows Amazon does
+not have for this seller (processors/unknownorders.py). A replay answers the warnings the
+ledger can give again (unknown orders); the rules' warnings came with the first answer.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 
 from config.settings import SellerSettings, Settings
-from feeds.model import FIELDS, RowChunk
+from feeds.model import FIELDS, LineWarning, RowChunk
 from feeds.rules import validate_rows
 from processors.convert import rule_context
 from processors.ledger import uploads
@@ -33,6 +38,7 @@ from processors.ledger.records import DuplicateFile, FileRecord
 from processors.ledger.replaced import supersede_replaced
 from processors.ledger.schema import files
 from processors.ledger.store import Ledger
+from processors.unknownorders import intake_notes
 
 NAME_PREFIX = "api-"
 
@@ -47,6 +53,7 @@ class ApiIntake:
     replayed: bool  # this key and body were posted before: nothing new was queued
     duplicate_of: FileRecord | None  # the same body under another key
     lines: list[FileLine] = field(default_factory=list)
+    warnings: dict[int, list[LineWarning]] = field(default_factory=dict)  # by line number
 
 
 def file_name(key: str) -> str:
@@ -96,19 +103,43 @@ def take_in_posted(
         raise KeyReused(name)
     begun = ledger.begin_file(seller.name, name, sha, len(body), received_at=now)
     if isinstance(begun, DuplicateFile):
-        return _seen_before(ledger, begun, name, now)
+        return _seen_before(ledger, settings, seller, begun, name, now)
     with begun:
         result = validate_rows(chunk_of(records), rule_context(settings, now, seller))
         begun.add_rows(result.lines, result.rows, result.errors)
         record = begun.finish_file(len(records))
     supersede_replaced(ledger, record.id)  # as a file: it replaces failed lines it corrects
-    return ApiIntake(record, False, None, list(iter_file_lines(ledger, record.id)))
+    warnings = _by_line([*result.warnings, *_unknown_orders(ledger, settings, seller, record)])
+    return ApiIntake(record, False, None, list(iter_file_lines(ledger, record.id)), warnings)
 
 
-def _seen_before(ledger: Ledger, dup: DuplicateFile, name: str, now: datetime) -> ApiIntake:
+def _unknown_orders(
+    ledger: Ledger, settings: Settings, seller: SellerSettings, record: FileRecord
+) -> list[LineWarning]:
+    if not settings.spapi.use_orders_api:
+        return []
+    return intake_notes(ledger, record.id, record.name, seller.name, seller.marketplace_id)
+
+
+def _by_line(warnings: Iterable[LineWarning]) -> dict[int, list[LineWarning]]:
+    out: dict[int, list[LineWarning]] = {}
+    for w in warnings:
+        out.setdefault(w.line, []).append(w)
+    return out
+
+
+def _seen_before(
+    ledger: Ledger,
+    settings: Settings,
+    seller: SellerSettings,
+    dup: DuplicateFile,
+    name: str,
+    now: datetime,
+) -> ApiIntake:
     first = dup.earlier
     if first.name == name:
-        return ApiIntake(first, True, None, list(iter_file_lines(ledger, first.id)))
+        warnings = _by_line(_unknown_orders(ledger, settings, seller, first))
+        return ApiIntake(first, True, None, list(iter_file_lines(ledger, first.id)), warnings)
     # Recorded as an uploaded copy of a file is; a retry (the same key) records nothing new.
     uploads.record(
         ledger,

@@ -12,7 +12,9 @@ from api_support import GLOBEX_TOKEN, ApiConsole
 from ledger_db import order
 from sqlalchemy import func, select
 
+from processors.ledger.orders import save_not_found
 from processors.ledger.schema import lines
+from processors.unknownorders import NOT_FOUND
 
 ROUTES = [
     ("POST", "/api/v1/shipments"),
@@ -194,3 +196,27 @@ def test_the_queue_searches_by_order_id_as_the_queue_page_does(api: ApiConsole) 
     with api.client() as c:
         found = c.get("/api/v1/queue", params={"q": order(2)}).json()
     assert [r["order_id"] for r in found["rows"]] == [order(2)]
+
+
+def test_a_line_naming_an_order_amazon_does_not_have_is_accepted_with_a_warning(
+    api: ApiConsole,
+) -> None:
+    market = api.settings.seller("acme").marketplace_id
+    save_not_found(api.ledger, "acme", market, [order(1)], datetime.now(UTC))
+    r = post(api, "k-unknown", [line(1), line(2)])
+    assert r.status_code == 201
+    first, second = r.json()["lines"]
+    assert first["verdict"] == second["verdict"] == "accepted"
+    unknown = [w for w in first.get("warnings", []) if w["field"] == "order_id"]
+    assert [w["value"] for w in unknown] == [order(1)]
+    assert unknown[0]["reason"].startswith(NOT_FOUND)
+    assert not [w for w in second.get("warnings", []) if w["field"] == "order_id"]
+
+
+def test_a_replayed_post_warns_of_the_unknown_order_again(api: ApiConsole) -> None:
+    market = api.settings.seller("acme").marketplace_id
+    save_not_found(api.ledger, "acme", market, [order(1)], datetime.now(UTC))
+    post(api, "k-again", [line(1)])
+    again = post(api, "k-again", [line(1)]).json()
+    assert again["replayed"] is True
+    assert [w["field"] for w in again["lines"][0]["warnings"]] == ["order_id"]

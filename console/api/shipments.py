@@ -78,7 +78,7 @@ async def post_shipments(
         "file": file_json(got.file),
         "replayed": got.replayed,
         "duplicate_of": None if got.duplicate_of is None else file_json(got.duplicate_of),
-        "lines": [verdict_json(ln) for ln in got.lines],
+        "lines": [verdict_json(ln, got.warnings.get(ln.line, ())) for ln in got.lines],
     }
     if got.duplicate_of is not None:
         answer["reason"] = (

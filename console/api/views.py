@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from feeds.model import LineWarning
 from processors.apiintake import verdict
 from processors.ledger.browse import BrowsePage, BrowseRow, ViewTotals
 from processors.ledger.orderfacts import Amounts, Money, OrderFacts
@@ -81,7 +83,7 @@ def upload_json(u: UploadNotTaken) -> dict[str, Any]:
     return {"name": u.name, "received_at": _iso(u.received_at), "reason": u.reason}
 
 
-def verdict_json(ln: FileLine) -> dict[str, Any]:
+def verdict_json(ln: FileLine, warnings: Sequence[LineWarning] = ()) -> dict[str, Any]:
     if ln.line_id is None:
         out: dict[str, Any] = {"line": ln.line, "verdict": verdict(ln)}
     else:  # one literal, not a dict and an update(): 10,000 of them in a POST's answer
@@ -97,6 +99,10 @@ def verdict_json(ln: FileLine) -> dict[str, Any]:
     if ln.errors:
         out["errors"] = [
             {"field": e.column, "value": e.value, "reason": e.reason} for e in ln.errors
+        ]
+    if warnings:
+        out["warnings"] = [
+            {"field": w.column, "value": w.value, "reason": w.reason} for w in warnings
         ]
     return out
 
