@@ -14,8 +14,9 @@ body it meant would queue the wrong shipments).
 
 Warnings come with the answer as they come in a file's intake report: the rules' own
 (a tracking number not fitting its carrier...) and an order the mirror knows Amazon does
-not have for this seller (processors/unknownorders.py). A replay answers the warnings the
-ledger can give again (unknown orders); the rules' warnings came with the first answer.
+not have for this seller (processors/unknownorders.py). A replay gives them again: the
+rules are run on the same lines once more (nothing is recorded), so a retry gets the
+first answer.
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ def take_in_posted(
         raise KeyReused(name)
     begun = ledger.begin_file(seller.name, name, sha, len(body), received_at=now)
     if isinstance(begun, DuplicateFile):
-        return _seen_before(ledger, settings, seller, begun, name, now)
+        rules = validate_rows(chunk_of(records), rule_context(settings, now, seller)).warnings
+        return _seen_before(ledger, settings, seller, begun, name, now, rules)
     with begun:
         result = validate_rows(chunk_of(records), rule_context(settings, now, seller))
         begun.add_rows(result.lines, result.rows, result.errors)
@@ -135,10 +137,11 @@ def _seen_before(
     dup: DuplicateFile,
     name: str,
     now: datetime,
+    rules: list[LineWarning],
 ) -> ApiIntake:
     first = dup.earlier
     if first.name == name:
-        warnings = _by_line(_unknown_orders(ledger, settings, seller, first))
+        warnings = _by_line([*rules, *_unknown_orders(ledger, settings, seller, first)])
         return ApiIntake(first, True, None, list(iter_file_lines(ledger, first.id)), warnings)
     # Recorded as an uploaded copy of a file is; a retry (the same key) records nothing new.
     uploads.record(
