@@ -29,11 +29,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("feeds") as batch:
-        batch.add_column(sa.Column("create_called_at", sa.DateTime(timezone=True), nullable=True))
+    # A plain ADD COLUMN (SQLite has it for a nullable column): batch mode would copy the
+    # table and drop the old one, which the lines' foreign key to feeds refuses.
+    op.add_column("feeds", sa.Column("create_called_at", sa.DateTime(timezone=True), nullable=True))
     op.execute("UPDATE feeds SET create_called_at = uploaded_at WHERE state = 'uploaded'")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("feeds") as batch:
-        batch.drop_column("create_called_at")
+    # DROP COLUMN in place (SQLite 3.35+, PostgreSQL), not batch mode's copy: see upgrade.
+    op.execute("ALTER TABLE feeds DROP COLUMN create_called_at")
