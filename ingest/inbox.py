@@ -76,6 +76,12 @@ class Inbox(Protocol):
         the process reading it is counted at each restart, and the caller stops trying."""
         ...
 
+    def read_through(self, file: ClaimedFile) -> None:
+        """``file`` was read to its end without killing the process: its starts are no
+        longer counted (a process killed later, writing reports or archiving, says
+        nothing about the file)."""
+        ...
+
     def open(self, file: ClaimedFile) -> AbstractContextManager[BinaryIO]:
         """A seekable binary stream of the claimed file's bytes."""
         ...

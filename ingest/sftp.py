@@ -386,6 +386,9 @@ class SftpInbox:
         self._started[file.claim_name] = before
         return before
 
+    def read_through(self, file: ClaimedFile) -> None:
+        self._forget_attempts(file)
+
     def _forget_attempts(self, file: ClaimedFile) -> None:
         self._started.pop(file.claim_name, None)
         marker = attempts_name(file.claim_name)

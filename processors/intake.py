@@ -18,7 +18,10 @@ A file never stops the service, whatever its bytes do:
   aborts or exhausts its reader kills only the child;
 - a file that killed the process anyway is counted at each start (Inbox.start_attempt,
   a marker beside the claim that survives SIGKILL); once ``max_attempts`` processes have
-  started it without finishing, the next one quarantines it instead of reading it;
+  started it without reading it through, the next one quarantines it instead of reading
+  it. A file read through (recorded, rejected or found a duplicate) is no longer counted
+  (Inbox.read_through): a service killed afterwards, writing its reports, was not killed
+  by the file, and an operator's restarts must not quarantine a good file;
 - a file whose name the service will not take (a line break, too long...) is quarantined
   under a stand-in name and reported, never silently left in the inbox.
 
@@ -318,6 +321,8 @@ def intake_file(
                 outcome.close()
                 raise
             break
+    if started_before < max_attempts:
+        inbox.read_through(claimed)  # read to its end: later kills are not the file's
     # The file is closed before it is moved (an SFTP server may refuse to move it open).
     if dup is not None:
         outcome.close()

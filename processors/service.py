@@ -129,6 +129,16 @@ class OnceOutcome:
     reports: list[str] = field(default_factory=list)
 
 
+def _load_file_readers() -> None:
+    """Import the file readers' engines before the first claim. The readers import them on
+    first use (so that `validate` starts fast), which in the service is inside the first
+    file's intake: a process stopped while importing them (a second or more on a busy
+    machine) was counted against that file as a start that never finished, and three
+    such restarts quarantined a good file (processors/intake.py, max_attempts)."""
+    import numpy  # noqa: F401
+    import pandas  # noqa: F401
+
+
 class Service:
     """One running shipfeed: build with ``Service.start(settings)``, end with ``close()``."""
 
@@ -223,6 +233,7 @@ class Service:
             logs.event("secrets_file_readable", logging.WARNING, warning=warning)
         amazon = from_settings(settings, simulated=simulated)
         refuse_before_opening(settings.resolved_ledger_url, amazon)  # before any migration
+        _load_file_readers()
         halt = threading.Event()
         sleep = _sleep_unless(halt)
         with _closing_on_error() as undo:

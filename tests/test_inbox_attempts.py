@@ -63,6 +63,20 @@ def test_each_new_process_counts_one_more_start(new_process: NewProcess) -> None
     first.close()
 
 
+def test_a_file_read_through_is_no_longer_counted(new_process: NewProcess) -> None:
+    first = new_process()
+    claimed = claim(first)
+    first.start_attempt(claimed)
+    first.read_through(claimed)  # read to its end; the process is killed afterwards
+    for _ in range(3):
+        again = new_process()
+        [resumed] = again.claimed()
+        assert again.start_attempt(resumed) == 0
+        again.read_through(resumed)
+        again.close()
+    first.close()
+
+
 def test_the_count_goes_with_the_file(new_process: NewProcess, tmp_path: Path) -> None:
     box = new_process()
     claimed = claim(box)
