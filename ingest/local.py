@@ -364,7 +364,13 @@ class LocalOutbox:
         cutoff = time.time() - older_than_seconds
         removed = 0
         for entry in os.scandir(self.outbox):
-            if is_temp_name(entry.name) and entry.stat().st_mtime < cutoff:
+            if not is_temp_name(entry.name):
+                continue
+            try:
+                stale = entry.stat().st_mtime < cutoff
+            except FileNotFoundError:  # renamed into place meanwhile: a live writer's
+                continue
+            if stale:
                 Path(entry.path).unlink(missing_ok=True)
                 removed += 1
         return removed
